@@ -1,0 +1,148 @@
+//! `leakscrub scan ...`: build the engine, run a source into a scanner,
+//! filter, report, and pick the exit code.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use super::{ColorChoice, DirArgs, ScanOptions, EXIT_ERROR};
+use crate::engine::Engine;
+use crate::filters::{Suppressions, IGNORE_FILE};
+use crate::report::{write_report, Format, ReportContext};
+use crate::rules::{load_rule_set, LoadOptions};
+use crate::scan::Scanner;
+use crate::sources::fs::{scan_paths, FsOptions};
+
+/// Config files picked up from the scanned folder when `--config` is absent.
+const AUTO_CONFIGS: &[&str] = &[".leakscrub.toml", ".gitleaks.toml"];
+
+pub fn dir(args: DirArgs) -> Result<i32> {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let threads = threads(&args.common);
+    let fs_opts = FsOptions {
+        respect_ignore: !args.no_ignore,
+        max_file_size: args.max_file_size,
+        threads,
+        follow_links: args.follow_links,
+    };
+    let roots: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let config_dir = paths.iter().find(|p| p.is_dir()).cloned();
+    run_scan(&args.common, &roots, config_dir.as_deref(), |scanner| {
+        scan_paths(&paths, &fs_opts, scanner)
+    })
+}
+
+pub fn threads(opts: &ScanOptions) -> usize {
+    opts.threads
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Builds the engine for a scan: `--config`, else an auto-discovered config
+/// in `config_dir`, on top of the defaults.
+pub fn build_engine(opts: &ScanOptions, config_dir: Option<&Path>) -> Result<Arc<Engine>> {
+    let config = opts.config.clone().or_else(|| {
+        config_dir.and_then(|d| AUTO_CONFIGS.iter().map(|n| d.join(n)).find(|p| p.is_file()))
+    });
+    let rules = load_rule_set(&LoadOptions {
+        config,
+        no_defaults: false,
+    })?;
+    Ok(Arc::new(Engine::new(Arc::new(rules))?))
+}
+
+/// The part every `scan` subcommand shares once it knows its source.
+pub fn run_scan<F>(
+    opts: &ScanOptions,
+    roots: &[String],
+    config_dir: Option<&Path>,
+    source: F,
+) -> Result<i32>
+where
+    F: FnOnce(&Scanner),
+{
+    let engine = build_engine(opts, config_dir)?;
+    let mut suppress = Suppressions::default();
+    if let Some(b) = &opts.baseline {
+        suppress.add_baseline(b)?;
+    }
+    let ignore_dir = config_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    suppress.add_ignore_file(&ignore_dir.join(IGNORE_FILE))?;
+
+    // Open the report file before scanning so a bad --output fails fast.
+    let mut out: Box<dyn Write> = match &opts.output {
+        Some(p) => {
+            Box::new(BufWriter::new(File::create(p).with_context(|| {
+                format!("cannot write report {}", p.display())
+            })?))
+        }
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+
+    let show_progress = !opts.no_progress && !opts.quiet && io::stderr().is_terminal();
+    let scanner = Scanner::new(Arc::clone(&engine), opts.quiet, show_progress);
+    source(&scanner);
+    let (mut findings, summary) = scanner.finish();
+    let suppressed = suppress.apply(&mut findings);
+
+    let color = match opts.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            opts.output.is_none()
+                && opts.format == Format::Text
+                && io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    let ctx = ReportContext {
+        reveal: opts.reveal,
+        color,
+        rules: engine.rules(),
+        summary: &summary,
+        roots,
+    };
+    let written = write_report(opts.format, &findings, &ctx, &mut out).and_then(|_| out.flush());
+    match written {
+        Ok(()) => {}
+        // A closed pipe (`| head`) is the reader's choice, not our failure.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            let target = opts
+                .output
+                .as_ref()
+                .map_or("stdout".to_string(), |p| p.display().to_string());
+            return Err(anyhow::anyhow!("cannot write report to {target}: {e}"));
+        }
+    }
+
+    if !opts.quiet {
+        let mut line = summary.one_line(findings.len());
+        if suppressed > 0 {
+            line.push_str(&format!(", {suppressed} suppressed by baseline/ignore"));
+        }
+        eprintln!("leakscrub: {line}");
+    }
+    if !findings.is_empty() {
+        return Ok(opts.exit_code);
+    }
+    if summary.errors > 0 {
+        return Ok(EXIT_ERROR);
+    }
+    if !summary.scanned_anything() {
+        if !opts.quiet {
+            eprintln!("leakscrub: nothing was scanned: {}", roots.join(", "));
+        }
+        return Ok(EXIT_ERROR);
+    }
+    Ok(0)
+}

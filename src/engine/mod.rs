@@ -1,0 +1,414 @@
+//! The matcher. It knows nothing of files, git or images: it takes bytes
+//! (and, for path-scoped rules, a path) and returns raw matches.
+//!
+//! Pipeline per blob: one Aho-Corasick automaton over every rule's keywords
+//! finds where rules can possibly match; each rule's regex then runs only
+//! on windows around its keywords' occurrences (or on the whole blob when
+//! its matches are unbounded); each match's secret group goes through the
+//! checksum, entropy, allowlist, inline-suppression and placeholder checks.
+
+pub mod checksum;
+pub mod entropy;
+pub mod placeholder;
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use anyhow::{Context, Result};
+
+use crate::rules::{Rule, RuleSet};
+
+/// Markers that suppress every finding on their line.
+pub const INLINE_ALLOW_MARKERS: &[&[u8]] = &[
+    b"leakscrub:allow",
+    b"gitleaks:allow",
+    b"pragma: allowlist secret",
+];
+
+/// The most a window may extend past its nominal end to reach a line end,
+/// so that `$` and `\b` at the window's edge see the real next byte.
+const WINDOW_EDGE_SLACK: usize = 256;
+
+/// One accepted match, with offsets into the scanned bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawMatch {
+    /// Index into the rule set.
+    pub rule: usize,
+    pub start: usize,
+    pub end: usize,
+    pub secret_start: usize,
+    pub secret_end: usize,
+    pub entropy: f64,
+}
+
+/// Finds the rules that may match in a blob, from their keywords.
+#[derive(Debug)]
+pub struct KeywordPrefilter {
+    automaton: AhoCorasick,
+    /// For each automaton pattern, the rules that listed that keyword.
+    rules_by_pattern: Vec<Vec<usize>>,
+}
+
+impl KeywordPrefilter {
+    fn new(rules: &[Rule]) -> Result<Option<KeywordPrefilter>> {
+        let mut keywords: Vec<String> = Vec::new();
+        let mut rules_by_pattern: Vec<Vec<usize>> = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            for kw in &rule.keywords {
+                match keywords.iter().position(|k| k == kw) {
+                    Some(p) => rules_by_pattern[p].push(i),
+                    None => {
+                        keywords.push(kw.clone());
+                        rules_by_pattern.push(vec![i]);
+                    }
+                }
+            }
+        }
+        if keywords.is_empty() {
+            return Ok(None);
+        }
+        let automaton = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&keywords)
+            .context("building the keyword automaton")?;
+        Ok(Some(KeywordPrefilter {
+            automaton,
+            rules_by_pattern,
+        }))
+    }
+}
+
+#[derive(Debug)]
+pub struct Engine {
+    rules: Arc<RuleSet>,
+    prefilter: Option<KeywordPrefilter>,
+    /// Rules with no keywords: they run on every blob.
+    unkeyed: Vec<usize>,
+    overlap: usize,
+}
+
+impl Engine {
+    pub fn new(rules: Arc<RuleSet>) -> Result<Engine> {
+        let prefilter = KeywordPrefilter::new(&rules.rules)?;
+        let unkeyed = rules
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.keywords.is_empty())
+            .map(|(i, _)| i)
+            .collect();
+        let overlap = rules
+            .rules
+            .iter()
+            .filter_map(|r| r.max_len)
+            .filter(|&n| n <= crate::rules::compile::MAX_WINDOWED_LEN)
+            .max()
+            .unwrap_or(0)
+            + WINDOW_EDGE_SLACK;
+        Ok(Engine {
+            rules,
+            prefilter,
+            unkeyed,
+            overlap,
+        })
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    pub fn rule_set(&self) -> Arc<RuleSet> {
+        Arc::clone(&self.rules)
+    }
+
+    /// How many bytes consecutive chunks of one stream must share so that
+    /// no bounded match is lost at a chunk boundary.
+    pub fn chunk_overlap(&self) -> usize {
+        self.overlap
+    }
+
+    /// Scans all of `hay`.
+    pub fn scan(&self, hay: &[u8], path: Option<&str>) -> Vec<RawMatch> {
+        let mut out = Vec::new();
+        self.scan_into(hay, path, 0..hay.len(), &mut out);
+        out
+    }
+
+    /// Scans `hay`, keeping only matches that start inside `keep`; the bytes
+    /// outside `keep` are context shared with neighbouring chunks.
+    pub fn scan_into(
+        &self,
+        hay: &[u8],
+        path: Option<&str>,
+        keep: Range<usize>,
+        out: &mut Vec<RawMatch>,
+    ) {
+        let rules = &self.rules.rules;
+        // (rule, window start, window end); whole-blob rules get one window.
+        let mut windows: Vec<(usize, usize, usize)> = Vec::new();
+        let mut whole = vec![false; 0];
+        if let Some(pf) = &self.prefilter {
+            for m in pf.automaton.find_overlapping_iter(hay) {
+                for &r in &pf.rules_by_pattern[m.pattern().as_usize()] {
+                    let rule = &rules[r];
+                    if rule.windowed() {
+                        let reach = rule.max_len.unwrap_or(0);
+                        windows.push((
+                            r,
+                            m.start().saturating_sub(reach),
+                            (m.end() + reach).min(hay.len()),
+                        ));
+                    } else {
+                        if whole.is_empty() {
+                            whole = vec![false; rules.len()];
+                        }
+                        whole[r] = true;
+                    }
+                }
+            }
+        }
+        for (r, w) in whole.iter().enumerate() {
+            if *w {
+                windows.push((r, 0, hay.len()));
+            }
+        }
+        for &r in &self.unkeyed {
+            windows.push((r, 0, hay.len()));
+        }
+        if windows.is_empty() {
+            return;
+        }
+        windows.sort_unstable();
+
+        let mut i = 0;
+        while i < windows.len() {
+            let r = windows[i].0;
+            let rule = &rules[r];
+            let mut j = i;
+            while j < windows.len() && windows[j].0 == r {
+                j += 1;
+            }
+            if self.rule_applies(rule, path) {
+                self.run_rule(r, rule, hay, path, &windows[i..j], &keep, out);
+            }
+            i = j;
+        }
+    }
+
+    fn rule_applies(&self, rule: &Rule, path: Option<&str>) -> bool {
+        match (&rule.path, path) {
+            (Some(re), Some(p)) => re.is_match(p.as_bytes()) && !rule.allowlist.allows_path(p),
+            (Some(_), None) => false,
+            (None, Some(p)) => !rule.allowlist.allows_path(p),
+            (None, None) => true,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_rule(
+        &self,
+        r: usize,
+        rule: &Rule,
+        hay: &[u8],
+        path: Option<&str>,
+        windows: &[(usize, usize, usize)],
+        keep: &Range<usize>,
+        out: &mut Vec<RawMatch>,
+    ) {
+        // Windows are sorted by start; merge overlapping ones and never
+        // rescan bytes a previous match already consumed.
+        let mut consumed = 0usize;
+        let mut k = 0;
+        while k < windows.len() {
+            let start = windows[k].1;
+            let mut end = windows[k].2;
+            k += 1;
+            while k < windows.len() && windows[k].1 <= end {
+                end = end.max(windows[k].2);
+                k += 1;
+            }
+            let end = extend_to_line_end(hay, end);
+            let mut at = start.max(consumed);
+            while at <= end {
+                let Some(caps) = rule.regex.captures_at(&hay[..end], at) else {
+                    break;
+                };
+                let Some(whole) = caps.get(0) else { break };
+                at = if whole.end() > whole.start() {
+                    whole.end()
+                } else {
+                    whole.end() + 1
+                };
+                consumed = consumed.max(whole.end());
+                if whole.start() < keep.start || whole.start() >= keep.end {
+                    continue;
+                }
+                let Some(secret) = caps.get(rule.secret_group) else {
+                    continue;
+                };
+                if secret.is_empty() {
+                    continue;
+                }
+                if let Some(m) = self.accept(r, rule, hay, path, whole.range(), secret.range()) {
+                    out.push(m);
+                }
+            }
+        }
+    }
+
+    /// The per-match checks: checksum, entropy, allowlists, inline
+    /// suppression, placeholders.
+    fn accept(
+        &self,
+        r: usize,
+        rule: &Rule,
+        hay: &[u8],
+        path: Option<&str>,
+        whole: Range<usize>,
+        secret_range: Range<usize>,
+    ) -> Option<RawMatch> {
+        let secret = &hay[secret_range.clone()];
+        if let Some(ck) = rule.checksum {
+            if !ck.verify(secret) {
+                return None;
+            }
+        }
+        let entropy = entropy::shannon(secret);
+        if let Some(min) = rule.entropy {
+            if entropy < min {
+                return None;
+            }
+        }
+        let line = line_around(hay, whole.clone());
+        if INLINE_ALLOW_MARKERS
+            .iter()
+            .any(|m| memchr::memmem::find(line, m).is_some())
+        {
+            return None;
+        }
+        if rule.allowlist.allows(secret, &hay[whole.clone()], line) {
+            return None;
+        }
+        let global = &self.rules.allowlist;
+        if !global.is_empty() {
+            if path.is_some_and(|p| global.allows_path(p)) {
+                return None;
+            }
+            if global.allows(secret, &hay[whole.clone()], line) {
+                return None;
+            }
+        }
+        if !rule.skip_placeholder_filter && placeholder::is_placeholder(secret, rule.confidence) {
+            return None;
+        }
+        Some(RawMatch {
+            rule: r,
+            start: whole.start,
+            end: whole.end,
+            secret_start: secret_range.start,
+            secret_end: secret_range.end,
+            entropy,
+        })
+    }
+}
+
+fn extend_to_line_end(hay: &[u8], end: usize) -> usize {
+    if end >= hay.len() {
+        return hay.len();
+    }
+    let limit = (end + WINDOW_EDGE_SLACK).min(hay.len());
+    match memchr::memchr(b'\n', &hay[end..limit]) {
+        Some(i) => end + i,
+        None => limit,
+    }
+}
+
+/// The full line(s) a match spans, without the newline.
+pub fn line_around(hay: &[u8], span: Range<usize>) -> &[u8] {
+    let start = memchr::memrchr(b'\n', &hay[..span.start]).map_or(0, |i| i + 1);
+    let end = memchr::memchr(b'\n', &hay[span.end..]).map_or(hay.len(), |i| span.end + i);
+    &hay[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::load::{build_rule_set, parse_rule_file};
+
+    fn engine(toml: &str) -> Engine {
+        let f = parse_rule_file(toml, "t.toml").unwrap();
+        Engine::new(Arc::new(build_rule_set(&[("t".into(), f)], &[]).unwrap())).unwrap()
+    }
+
+    const TOKEN_RULE: &str = r#"
+[[rules]]
+id = "tok"
+description = "tok"
+regex = '''\b(tk_[a-z0-9]{12})\b'''
+keywords = ["tk_"]
+confidence = "high"
+"#;
+
+    #[test]
+    fn finds_windowed_match_and_secret_group() {
+        let e = engine(TOKEN_RULE);
+        let hay = b"first line\nlet t = \"tk_abc123def456\";\n";
+        let m = e.scan(hay, None);
+        assert_eq!(m.len(), 1);
+        assert_eq!(&hay[m[0].secret_start..m[0].secret_end], b"tk_abc123def456");
+    }
+
+    #[test]
+    fn keyword_absent_means_no_regex_run() {
+        let e = engine(TOKEN_RULE);
+        assert!(e.scan(b"nothing to see here abc123def456", None).is_empty());
+    }
+
+    #[test]
+    fn inline_allow_suppresses() {
+        let e = engine(TOKEN_RULE);
+        assert!(e
+            .scan(b"t = tk_abc123def456 # leakscrub:allow\n", None)
+            .is_empty());
+        assert!(e
+            .scan(b"t = tk_abc123def456 # gitleaks:allow\n", None)
+            .is_empty());
+    }
+
+    #[test]
+    fn keep_range_drops_matches_starting_outside() {
+        let e = engine(TOKEN_RULE);
+        let hay = b"tk_abc123def456 tk_zzz999yyy888";
+        let mut out = Vec::new();
+        e.scan_into(hay, None, 5..hay.len(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].start, 16);
+    }
+
+    #[test]
+    fn many_close_keywords_yield_each_match_once() {
+        let e = engine(TOKEN_RULE);
+        let hay = b"tk_aaaaaaaaaaa1 tk_bbbbbbbbbbb2 tk_ccccccccccc3 tk_ddddddddddd4";
+        assert_eq!(e.scan(hay, None).len(), 4);
+    }
+
+    #[test]
+    fn entropy_and_path_gates() {
+        let e = engine(
+            r#"
+[[rules]]
+id = "p"
+description = "p"
+regex = '''pw=([A-Za-z0-9]{8,32})'''
+keywords = ["pw="]
+entropy = 3.0
+path = '''\.env$'''
+"#,
+        );
+        assert_eq!(e.scan(b"pw=Zq8rT2mX9vL4", Some("a/.env")).len(), 1);
+        assert!(e.scan(b"pw=Zq8rT2mX9vL4", Some("a/main.rs")).is_empty());
+        assert!(e.scan(b"pw=aaaaaaaabbbb", Some("a/.env")).is_empty());
+    }
+}

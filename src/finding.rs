@@ -1,0 +1,138 @@
+//! A finding: one secret at one place, with its provenance. The raw secret
+//! never leaves this type unmasked unless the caller asks with `reveal`.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::rules::Confidence;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub description: String,
+    pub path: String,
+    /// 1-based.
+    pub line: u64,
+    pub end_line: u64,
+    /// 1-based, in bytes.
+    pub column: u64,
+    pub end_column: u64,
+    /// The raw secret. Serialize findings with [`Finding::to_json`], which
+    /// masks it, never with serde directly.
+    #[serde(skip)]
+    pub secret: Vec<u8>,
+    pub fingerprint: String,
+    pub entropy: f64,
+    pub confidence: Confidence,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<bool>,
+    /// The source line(s) holding the match, raw; mask before display.
+    #[serde(skip)]
+    pub line_text: Vec<u8>,
+}
+
+impl Finding {
+    /// The secret as it may be shown: masked unless `reveal`.
+    pub fn display_secret(&self, reveal: bool) -> String {
+        if reveal {
+            String::from_utf8_lossy(&self.secret).into_owned()
+        } else {
+            mask(&self.secret)
+        }
+    }
+
+    /// The matched line with every occurrence of the secret masked (unless
+    /// `reveal`), trimmed and cut to `max` characters.
+    pub fn display_line(&self, reveal: bool, max: usize) -> String {
+        let text = String::from_utf8_lossy(&self.line_text);
+        let secret = String::from_utf8_lossy(&self.secret);
+        let shown = if reveal || secret.is_empty() {
+            text.into_owned()
+        } else {
+            text.replace(secret.as_ref(), &mask(&self.secret))
+        };
+        let trimmed = shown.trim();
+        if trimmed.chars().count() > max {
+            let cut: String = trimmed.chars().take(max).collect();
+            format!("{cut}…")
+        } else {
+            trimmed.to_string()
+        }
+    }
+
+    /// The JSON object every machine-readable report is built from.
+    pub fn to_json(&self, reveal: bool) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("secret".into(), self.display_secret(reveal).into());
+            obj.insert("match".into(), self.display_line(reveal, 400).into());
+            obj.insert(
+                "entropy".into(),
+                serde_json::json!((self.entropy * 1000.0).round() / 1000.0),
+            );
+        }
+        v
+    }
+}
+
+/// Shows at most the first 4 characters of a secret, fewer for short ones,
+/// then `***`; the mask's length says nothing of the secret's length.
+pub fn mask(secret: &[u8]) -> String {
+    let s = String::from_utf8_lossy(secret);
+    let n = s.chars().count();
+    let keep = if n >= 16 {
+        4
+    } else if n >= 10 {
+        2
+    } else {
+        0
+    };
+    let mut out: String = s.chars().take(keep).collect();
+    out.push_str("***");
+    out
+}
+
+/// Content-based, line-independent identity of a finding: survives line
+/// moves and edits elsewhere in the file.
+pub fn fingerprint(rule: &str, path: &str, secret: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(rule.as_bytes());
+    h.update([0]);
+    h.update(path.as_bytes());
+    h.update([0]);
+    h.update(secret);
+    let d = h.finalize();
+    let hex: String = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("{rule}:{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mask_keeps_prefix_only() {
+        assert_eq!(mask(b"ghp_abcdefghijklmnopqrstuvwxyz0123456789"), "ghp_***");
+        assert_eq!(mask(b"shortpw"), "***");
+        assert_eq!(mask(b"mediumpass12"), "me***");
+    }
+
+    #[test]
+    fn fingerprint_depends_on_rule_path_secret_only() {
+        let a = fingerprint("r", "p", b"s");
+        assert_eq!(a, fingerprint("r", "p", b"s"));
+        assert_ne!(a, fingerprint("r", "q", b"s"));
+        assert_ne!(a, fingerprint("r", "p", b"t"));
+        assert!(a.starts_with("r:"));
+    }
+}

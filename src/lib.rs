@@ -1,0 +1,14 @@
+//! leakscrub: find secrets in what CI/CD touches, and scrub them from
+//! pipeline output.
+//!
+//! Data flows one way: sources -> blobs -> engine -> findings -> filters ->
+//! reports. The redactor shares the engine's compiled rule set.
+
+pub mod cli;
+pub mod engine;
+pub mod filters;
+pub mod finding;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod sources;

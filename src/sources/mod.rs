@@ -1,0 +1,275 @@
+//! Sources turn what a pipeline touches into blobs with provenance. A
+//! source knows nothing of rules: it hands chunks of bytes to a
+//! [`BlobSink`] and reports what it skipped and what it could not read.
+
+pub mod fs;
+
+use std::io::{self, Read};
+use std::ops::Range;
+
+/// Where a blob came from. Fields a source does not know stay `None`.
+#[derive(Debug, Clone, Default)]
+pub struct Provenance {
+    pub path: String,
+    pub commit: Option<String>,
+    pub author: Option<String>,
+    pub email: Option<String>,
+    pub date: Option<String>,
+    pub layer: Option<String>,
+    pub deleted: Option<bool>,
+}
+
+impl Provenance {
+    pub fn path(path: impl Into<String>) -> Provenance {
+        Provenance {
+            path: path.into(),
+            ..Provenance::default()
+        }
+    }
+}
+
+/// A piece of one blob. Large blobs arrive as several chunks that share
+/// `overlap` bytes so no bounded match is cut in two; only matches that
+/// start inside `keep` belong to this chunk.
+#[derive(Debug, Clone)]
+pub struct Chunk<'a> {
+    pub data: &'a [u8],
+    pub keep: Range<usize>,
+    /// 0-based line number of `data[0]`.
+    pub line_base: u64,
+    /// Bytes between the last newline before `data[0]` and `data[0]`.
+    pub column_base: u64,
+}
+
+impl Chunk<'_> {
+    /// A whole blob in one chunk.
+    pub fn whole(data: &[u8]) -> Chunk<'_> {
+        Chunk {
+            data,
+            keep: 0..data.len(),
+            line_base: 0,
+            column_base: 0,
+        }
+    }
+
+    /// 1-based (line, column) of byte `offset` of `data`.
+    pub fn position(&self, offset: usize) -> (u64, u64) {
+        let before = &self.data[..offset];
+        let newlines = memchr::memchr_iter(b'\n', before).count() as u64;
+        let column = match memchr::memrchr(b'\n', before) {
+            Some(nl) => (offset - nl) as u64,
+            None => self.column_base + offset as u64 + 1,
+        };
+        (self.line_base + newlines + 1, column)
+    }
+}
+
+/// Why a source passed over an input without scanning it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SkipReason {
+    Binary,
+    TooLarge,
+    Empty,
+    Symlink,
+}
+
+impl SkipReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Binary => "binary",
+            SkipReason::TooLarge => "too large",
+            SkipReason::Empty => "empty",
+            SkipReason::Symlink => "symlink",
+        }
+    }
+}
+
+/// Receives what a source produces. Called from many threads.
+pub trait BlobSink: Sync {
+    /// The engine's required overlap between consecutive chunks.
+    fn chunk_overlap(&self) -> usize;
+    fn chunk(&self, prov: &Provenance, chunk: Chunk<'_>);
+    /// One whole input was read: `bytes` long.
+    fn finished(&self, prov: &Provenance, bytes: u64);
+    fn skipped(&self, input: &str, reason: SkipReason);
+    /// An input that could not be read; the message names it.
+    fn error(&self, message: String);
+}
+
+/// Bytes per chunk when a stream is too large to hold whole.
+pub const CHUNK_SIZE: usize = 8 * 1024 * 1024;
+
+/// Backward context kept before a chunk's `keep` range, for look-behind
+/// assertions such as `\b` at the start of a match.
+const BACK_CONTEXT: usize = 256;
+
+/// Reads a stream chunk by chunk, in bounded memory, scanning up to
+/// `parallel` chunks at once. Returns the number of bytes read.
+pub fn feed_reader<R: Read>(
+    mut reader: R,
+    prov: &Provenance,
+    sink: &dyn BlobSink,
+    chunk_size: usize,
+    parallel: usize,
+) -> io::Result<u64> {
+    let overlap = sink.chunk_overlap();
+    let chunk_size = chunk_size.max(overlap * 4).max(4096);
+    let parallel = parallel.max(1);
+    let mut total: u64 = 0;
+    // Bytes carried from the previous chunk: `ctx` of already-reported
+    // context followed by bytes not yet reported.
+    let mut carry: Vec<u8> = Vec::new();
+    let mut carry_ctx = 0usize;
+    let mut line_base = 0u64;
+    let mut column_base = 0u64;
+    let mut eof = false;
+    while !eof {
+        // Read a batch of chunks, then scan them side by side.
+        let mut batch: Vec<(Vec<u8>, Range<usize>, u64, u64)> = Vec::new();
+        while batch.len() < parallel && !eof {
+            let mut buf = Vec::with_capacity(carry.len() + chunk_size);
+            buf.extend_from_slice(&carry);
+            let want = buf.len() + chunk_size;
+            let got = read_full(&mut reader, &mut buf, want)?;
+            total += got as u64;
+            if buf.len() < want {
+                eof = true;
+            }
+            if got == 0 && batch.is_empty() && carry.is_empty() {
+                break;
+            }
+            if got == 0 && !carry.is_empty() && buf.len() == carry.len() && carry_ctx == buf.len() {
+                break;
+            }
+            let keep_end = if eof {
+                buf.len()
+            } else {
+                buf.len().saturating_sub(overlap)
+            };
+            let keep = carry_ctx.min(keep_end)..keep_end;
+            let (lb, cb) = (line_base, column_base);
+            // Advance line/column bases to the start of the next chunk.
+            let next_start = keep_end
+                .saturating_sub(BACK_CONTEXT)
+                .max(carry_ctx.min(keep_end));
+            let consumed = &buf[..next_start];
+            let newlines = memchr::memchr_iter(b'\n', consumed).count() as u64;
+            match memchr::memrchr(b'\n', consumed) {
+                Some(nl) => column_base = (next_start - nl - 1) as u64,
+                None => column_base += next_start as u64,
+            }
+            line_base += newlines;
+            carry = buf[next_start..].to_vec();
+            carry_ctx = keep_end - next_start;
+            batch.push((buf, keep, lb, cb));
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let scan = |(data, keep, line_base, column_base): &(Vec<u8>, Range<usize>, u64, u64)| {
+            sink.chunk(
+                prov,
+                Chunk {
+                    data,
+                    keep: keep.clone(),
+                    line_base: *line_base,
+                    column_base: *column_base,
+                },
+            )
+        };
+        if batch.len() == 1 {
+            scan(&batch[0]);
+        } else {
+            use rayon::prelude::*;
+            batch.par_iter().for_each(scan);
+        }
+    }
+    sink.finished(prov, total);
+    Ok(total)
+}
+
+/// Reads until `buf` holds `want` bytes or the reader ends.
+fn read_full<R: Read>(reader: &mut R, buf: &mut Vec<u8>, want: usize) -> io::Result<usize> {
+    let start = buf.len();
+    while buf.len() < want {
+        let n = reader
+            .by_ref()
+            .take((want - buf.len()) as u64)
+            .read_to_end(buf);
+        match n {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(buf.len() - start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Records every kept byte with its computed position.
+    struct Recorder {
+        overlap: usize,
+        seen: Mutex<Vec<(u64, u64, u8)>>,
+    }
+
+    impl BlobSink for Recorder {
+        fn chunk_overlap(&self) -> usize {
+            self.overlap
+        }
+        fn chunk(&self, _: &Provenance, c: Chunk<'_>) {
+            let mut seen = self.seen.lock().unwrap();
+            for i in c.keep.clone() {
+                let (l, col) = c.position(i);
+                seen.push((l, col, c.data[i]));
+            }
+        }
+        fn finished(&self, _: &Provenance, _: u64) {}
+        fn skipped(&self, _: &str, _: SkipReason) {}
+        fn error(&self, _: String) {}
+    }
+
+    #[test]
+    fn chunks_cover_every_byte_once_with_right_positions() {
+        let mut text = Vec::new();
+        for i in 0..3000 {
+            text.extend_from_slice(format!("line {i} {}\n", "x".repeat(i % 37)).as_bytes());
+        }
+        text.extend_from_slice(b"tail without newline");
+        let rec = Recorder {
+            overlap: 100,
+            seen: Mutex::new(Vec::new()),
+        };
+        let n = feed_reader(&text[..], &Provenance::path("t"), &rec, 1000, 3).unwrap();
+        assert_eq!(n as usize, text.len());
+        let mut seen = rec.seen.into_inner().unwrap();
+        seen.sort();
+        assert_eq!(seen.len(), text.len());
+        let whole = Chunk::whole(&text);
+        let mut expected: Vec<_> = (0..text.len())
+            .map(|i| {
+                let (l, c) = whole.position(i);
+                (l, c, text[i])
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn empty_stream_yields_nothing() {
+        let rec = Recorder {
+            overlap: 10,
+            seen: Mutex::new(Vec::new()),
+        };
+        assert_eq!(
+            feed_reader(&b""[..], &Provenance::path("e"), &rec, 100, 2).unwrap(),
+            0
+        );
+        assert!(rec.seen.into_inner().unwrap().is_empty());
+    }
+}
