@@ -8,6 +8,7 @@ pub mod cli;
 pub mod engine;
 pub mod filters;
 pub mod finding;
+pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod scan;
