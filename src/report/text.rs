@@ -41,18 +41,25 @@ pub fn write(findings: &[Finding], ctx: &ReportContext<'_>, out: &mut dyn Write)
         if f.deleted == Some(true) {
             extra.push_str("  (deleted in a later layer)");
         }
-        writeln!(
+        let secret = printable(&f.display_secret(ctx.reveal));
+        write!(
             out,
-            "{bold}{}{reset}  {red}{}{reset}  {yellow}{}{reset}{dim}{}{reset}",
+            "{bold}{}{reset}  {red}{}{reset}  {yellow}{secret}{reset}",
             printable(&loc),
             printable(&f.rule),
-            printable(&f.display_secret(ctx.reveal)),
-            printable(&extra),
         )?;
+        if extra.is_empty() {
+            writeln!(out)?;
+        } else {
+            writeln!(out, "{dim}{}{reset}", printable(&extra))?;
+        }
         if ctx.color {
-            let excerpt = f.display_line(ctx.reveal, EXCERPT_WIDTH);
+            let excerpt = printable(&f.display_line(ctx.reveal, EXCERPT_WIDTH));
             if !excerpt.is_empty() {
-                writeln!(out, "    {dim}{}{reset}", printable(&excerpt))?;
+                // The secret stands out inside the dimmed line.
+                let marked =
+                    excerpt.replace(&secret, &format!("{reset}{yellow}{secret}{reset}{dim}"));
+                writeln!(out, "    {dim}{marked}{reset}")?;
             }
         }
     }
@@ -97,6 +104,15 @@ mod tests {
         let text = render(write, &[finding("a\x1b[2Jb.env", 1)], false);
         assert!(text.starts_with("a\\x1b[2Jb.env:1:14"));
         assert!(!text.contains('\x1b'));
+    }
+
+    #[test]
+    fn provenance_follows_the_secret() {
+        let mut f = finding("a.env", 1);
+        f.commit = Some("0123456789abcdef".into());
+        f.author = Some("Dev".into());
+        let text = render(write, &[f], false);
+        assert_eq!(text, "0123456789ab:a.env:1:14  github-pat  ghp_***  Dev\n");
     }
 
     #[test]
