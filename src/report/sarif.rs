@@ -104,28 +104,34 @@ fn rule_descriptor(f: &Finding, ctx: &ReportContext<'_>) -> Value {
 fn result(f: &Finding, rule_index: usize, ctx: &ReportContext<'_>) -> Value {
     let secret = f.display_secret(ctx.reveal);
     let (start_column, end_column) = utf16_columns(f);
-    let mut region = json!({
+    let start_column = start_column.max(1);
+    let end_line = f.end_line.max(f.line).max(1);
+    // An empty or inverted span would be rejected by consumers.
+    let end_column = if end_line <= f.line.max(1) && end_column <= start_column {
+        start_column + 1
+    } else {
+        end_column.max(1)
+    };
+    let region = json!({
         "startLine": f.line.max(1),
-        "startColumn": start_column.max(1),
-        "endLine": f.end_line.max(f.line).max(1),
-        "endColumn": end_column.max(1),
+        "startColumn": start_column,
+        "endLine": end_line,
+        "endColumn": end_column,
         "snippet": { "text": secret },
     });
-    if f.end_line <= f.line && end_column <= start_column {
-        // An empty or inverted span would fail validation in consumers.
-        region["endColumn"] = json!(start_column.max(1) + 1);
-    }
-    let mut physical = json!({
-        "artifactLocation": artifact_location(&f.path),
-        "region": region,
-    });
+    let mut physical = Map::new();
+    physical.insert("artifactLocation".into(), artifact_location(&f.path));
+    physical.insert("region".into(), region);
     let context_line = f.display_line(ctx.reveal, 400);
     if !context_line.is_empty() {
-        physical["contextRegion"] = json!({
-            "startLine": f.line.max(1),
-            "endLine": f.end_line.max(f.line).max(1),
-            "snippet": { "text": context_line },
-        });
+        physical.insert(
+            "contextRegion".into(),
+            json!({
+                "startLine": f.line.max(1),
+                "endLine": end_line,
+                "snippet": { "text": context_line },
+            }),
+        );
     }
 
     let mut props = Map::new();
@@ -154,7 +160,7 @@ fn result(f: &Finding, rule_index: usize, ctx: &ReportContext<'_>) -> Value {
         "ruleIndex": rule_index,
         "level": level(f.confidence),
         "message": { "text": format!("{}: {secret}", f.description) },
-        "locations": [ { "physicalLocation": physical } ],
+        "locations": [ { "physicalLocation": Value::Object(physical) } ],
         "partialFingerprints": { FINGERPRINT_KEY: f.fingerprint },
         "properties": Value::Object(props),
     })
