@@ -69,6 +69,93 @@ const GENERIC_MARKERS: &[&str] = &[
     "none",
 ];
 
+/// Passwords that ship as defaults or appear in tutorials: never a secret
+/// worth reporting when a rule relies on context (medium/low confidence).
+const DEFAULT_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "pass",
+    "pwd",
+    "secret",
+    "postgres",
+    "postgresql",
+    "mysql",
+    "mariadb",
+    "root",
+    "admin",
+    "administrator",
+    "test",
+    "testing",
+    "tester",
+    "user",
+    "username",
+    "guest",
+    "redis",
+    "mongo",
+    "mongodb",
+    "rabbitmq",
+    "default",
+    "demo",
+    "dev",
+    "development",
+    "local",
+    "letmein",
+    "welcome",
+    "sa",
+    "oracle",
+    "token",
+    "apikey",
+    "api_key",
+    "mypassword",
+    "mysecret",
+    "supersecret",
+    "topsecret",
+    "s3cr3t",
+    "p@ssw0rd",
+    "passw0rd",
+    "pa55word",
+    "foobar",
+    "foo",
+    "bar",
+    "baz",
+    "app",
+    "service",
+    "docker",
+    "airflow",
+    "keycloak",
+    "sonar",
+    "jenkins",
+    "minio",
+    "minioadmin",
+    "123456",
+    "12345678",
+    "abc123",
+];
+
+/// File names whose contents are package hashes and resolved URLs, never
+/// credentials that only a context rule would find.
+const LOCK_FILES: &[&str] = &[
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "bun.lock",
+    "cargo.lock",
+    "go.sum",
+    "poetry.lock",
+    "pipfile.lock",
+    "uv.lock",
+    "composer.lock",
+    "gemfile.lock",
+    "podfile.lock",
+    "packages.lock.json",
+    "gradle.lockfile",
+    "mix.lock",
+    "pubspec.lock",
+    "flake.lock",
+    ".terraform.lock.hcl",
+];
+
 /// Returns true when the secret should be dropped as a placeholder or a
 /// non-secret shape.
 pub fn is_placeholder(secret: &[u8], confidence: Confidence) -> bool {
@@ -86,12 +173,214 @@ pub fn is_placeholder(secret: &[u8], confidence: Confidence) -> bool {
     if GENERIC_MARKERS.iter().any(|m| s.contains(m)) {
         return true;
     }
-    is_reference(secret)
+    if is_default_word(&s)
+        || is_reference(secret)
         || is_uuid(secret)
         || is_data_uri(&s)
         || is_sri_hash(&s)
+        || is_digest(&s)
+        || is_public_key_or_certificate(secret)
         || is_repetitive(secret)
         || is_angle_or_bracket_wrapped(secret)
+    {
+        return true;
+    }
+    confidence == Confidence::Low && is_code_value(secret)
+}
+
+/// `is_placeholder`, plus the path: medium and low confidence rules are not
+/// trusted in lock files, whose lines are all hashes and URLs.
+pub fn is_placeholder_at(secret: &[u8], confidence: Confidence, path: Option<&str>) -> bool {
+    if confidence != Confidence::High && path.is_some_and(is_lock_file) {
+        return true;
+    }
+    is_placeholder(secret, confidence)
+}
+
+/// True for dependency lock files, by file name.
+pub fn is_lock_file(path: &str) -> bool {
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let name = name.to_ascii_lowercase();
+    LOCK_FILES.iter().any(|l| name == *l)
+}
+
+/// A well-known default, possibly with a short numeric or `!` suffix
+/// (`password1`, `admin123`, `root!`).
+fn is_default_word(lower: &str) -> bool {
+    let core = lower.trim_end_matches(|c: char| c.is_ascii_digit() || c == '!');
+    let core = if core.is_empty() { lower } else { core };
+    DEFAULT_WORDS.contains(&core) || DEFAULT_WORDS.contains(&lower)
+}
+
+/// Content digests: `sha256:<hex>` (image digests), `h1:<base64>` (go.sum),
+/// `md5:`, and hex strings qualified by an algorithm name.
+fn is_digest(lower: &str) -> bool {
+    for prefix in [
+        "sha1:", "sha256:", "sha384:", "sha512:", "md5:", "h1:", "blake2b:",
+    ] {
+        if let Some(rest) = lower.strip_prefix(prefix) {
+            return !rest.is_empty();
+        }
+    }
+    false
+}
+
+/// OpenSSH public keys and their base64 blobs, PEM public keys and
+/// certificates: published by design.
+fn is_public_key_or_certificate(s: &[u8]) -> bool {
+    const PREFIXES: &[&[u8]] = &[
+        b"ssh-rsa",
+        b"ssh-ed25519",
+        b"ssh-dss",
+        b"ecdsa-sha2-",
+        b"sk-ssh-ed25519@",
+        b"sk-ecdsa-sha2-",
+        b"AAAAB3NzaC1yc2E",
+        b"AAAAC3NzaC1lZDI1NTE5",
+        b"AAAAE2VjZHNhLXNoYTItbmlzdHA",
+        b"AAAAB3NzaC1kc3M",
+    ];
+    if PREFIXES.iter().any(|p| s.starts_with(p)) {
+        return true;
+    }
+    const PEM_PUBLIC: &[&[u8]] = &[
+        b"-----BEGIN PUBLIC KEY",
+        b"-----BEGIN RSA PUBLIC KEY",
+        b"-----BEGIN CERTIFICATE",
+        b"-----BEGIN X509 CRL",
+        b"-----BEGIN PGP PUBLIC KEY",
+        b"-----BEGIN SSH2 PUBLIC KEY",
+        b"-----BEGIN CERTIFICATE REQUEST",
+        b"-----BEGIN NEW CERTIFICATE REQUEST",
+        b"-----BEGIN TRUSTED CERTIFICATE",
+    ];
+    PEM_PUBLIC
+        .iter()
+        .any(|p| memchr::memmem::find(s, p).is_some())
+}
+
+/// For generic rules only: values that are code or configuration rather
+/// than a secret literal. Identifiers (`self.password`, `db_password`,
+/// `DB_PASSWORD`, `getPassword`), calls and indexing (`ENV.fetch(`,
+/// `Configuration[`), file paths, URLs, numbers, versions and booleans.
+fn is_code_value(s: &[u8]) -> bool {
+    if s.contains(&b'(') || s.contains(&b')') {
+        return true;
+    }
+    if s.contains(&b'[')
+        && s.first()
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+    {
+        return true;
+    }
+    if is_file_path(s) || memchr::memmem::find(s, b"://").is_some() {
+        return true;
+    }
+    if s.iter()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b':' | b'_' | b'+' | b'/'))
+    {
+        return true;
+    }
+    if is_version(s) {
+        return true;
+    }
+    let lower = s.to_ascii_lowercase();
+    if matches!(
+        lower.as_slice(),
+        b"true" | b"false" | b"yes" | b"no" | b"on" | b"off" | b"nil" | b"required" | b"optional"
+    ) {
+        return true;
+    }
+    is_identifier(s)
+}
+
+/// `1.2.3`, `v2.0.1-beta.1`, `10.4+build5`.
+fn is_version(s: &[u8]) -> bool {
+    let s = s.strip_prefix(b"v").unwrap_or(s);
+    let core_end = s
+        .iter()
+        .position(|b| matches!(b, b'-' | b'+'))
+        .unwrap_or(s.len());
+    let core = &s[..core_end];
+    let parts: Vec<&[u8]> = core.split(|&b| b == b'.').collect();
+    parts.len() >= 2
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.iter().all(u8::is_ascii_digit))
+}
+
+fn is_file_path(s: &[u8]) -> bool {
+    let starts = [&b"/"[..], b"./", b"../", b"~/", b"file:", b"\\\\"];
+    if starts.iter().any(|p| s.starts_with(p)) {
+        return true;
+    }
+    if s.len() > 2 && s[0].is_ascii_alphabetic() && s[1] == b':' && s[2] == b'\\' {
+        return true;
+    }
+    let lower = s.to_ascii_lowercase();
+    const EXTS: &[&[u8]] = &[
+        b".pem",
+        b".key",
+        b".crt",
+        b".cer",
+        b".der",
+        b".p12",
+        b".pfx",
+        b".jks",
+        b".keystore",
+        b".json",
+        b".txt",
+        b".yaml",
+        b".yml",
+        b".env",
+        b".cfg",
+        b".conf",
+        b".ini",
+        b".gpg",
+        b".asc",
+        b".pub",
+        b".toml",
+        b".xml",
+        b".properties",
+    ];
+    EXTS.iter().any(|e| lower.ends_with(e))
+}
+
+/// Identifier shapes: dotted names, snake_case, SCREAMING_CASE, and
+/// letters-only words in camel or Pascal case. A random secret almost
+/// always mixes in digits or runs of capitals, which these lack.
+fn is_identifier(s: &[u8]) -> bool {
+    let Some(&first) = s.first() else {
+        return false;
+    };
+    if !(first.is_ascii_alphabetic() || first == b'_') {
+        return false;
+    }
+    if !s
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    {
+        return false;
+    }
+    let segments_are_names = s
+        .split(|b| matches!(b, b'.' | b'_' | b'-'))
+        .filter(|seg| !seg.is_empty())
+        .all(|seg| {
+            seg[0].is_ascii_alphabetic() && seg.iter().filter(|b| b.is_ascii_digit()).count() <= 2
+        });
+    let has_separator = s.iter().any(|b| matches!(b, b'.' | b'_' | b'-'));
+    let all_lower = !s.iter().any(u8::is_ascii_uppercase);
+    let all_upper = !s.iter().any(u8::is_ascii_lowercase);
+    if has_separator && segments_are_names && (all_lower || all_upper || s.contains(&b'.')) {
+        return true;
+    }
+    if s.iter().all(u8::is_ascii_alphabetic) {
+        let runs_of_capitals = s
+            .windows(2)
+            .any(|w| w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase());
+        return all_upper || !runs_of_capitals;
+    }
+    false
 }
 
 /// Values like `****`, `...`, `<...>`: already masked or elided.
@@ -106,11 +395,30 @@ fn is_masked(secret: &[u8]) -> bool {
 /// `$VAR`, `${VAR}`, `$(cmd)`, `%VAR%`, `@Value(...)`: the value lives elsewhere.
 fn is_reference(s: &[u8]) -> bool {
     match s.first() {
-        Some(b'$') | Some(b'@') => return true,
+        Some(b'$') | Some(b'@') | Some(b'!') => return true,
         Some(b'%') if s.last() == Some(&b'%') => return true,
         _ => {}
     }
-    false
+    const FORMS: &[&[u8]] = &[
+        b"%s",
+        b"%v",
+        b"%d",
+        b"%q",
+        b"#{",
+        b"<%",
+        b"{0}",
+        b"{1}",
+        b"ref+",
+        b"op://",
+        b"akv:",
+        b"secretsmanager",
+        b"keyvault",
+        b"parameterstore",
+    ];
+    let lower = s.to_ascii_lowercase();
+    FORMS
+        .iter()
+        .any(|f| memchr::memmem::find(&lower, f).is_some())
 }
 
 fn is_angle_or_bracket_wrapped(s: &[u8]) -> bool {
@@ -196,5 +504,108 @@ mod tests {
             b"ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
             Confidence::High
         ));
+    }
+
+    #[test]
+    fn references_are_dropped_for_context_rules() {
+        for r in [
+            "$DB_PASSWORD",
+            "!Ref DbPassword",
+            "%s",
+            "#{db_password}",
+            "<%= ENV['X'] %>",
+            "{0}",
+            "ref+vault://secret/db#password",
+            "op://vault/item/password",
+        ] {
+            assert!(is_placeholder(r.as_bytes(), Confidence::Medium), "{r}");
+        }
+    }
+
+    #[test]
+    fn default_passwords_are_dropped_below_high() {
+        for w in [
+            "postgres",
+            "Password1",
+            "admin123",
+            "root",
+            "guest",
+            "secret",
+        ] {
+            assert!(is_placeholder(w.as_bytes(), Confidence::Medium), "{w}");
+        }
+        assert!(!is_placeholder(b"Vq7Lr2Nx9Wt4Kp", Confidence::Medium));
+    }
+
+    #[test]
+    fn digests_public_keys_and_certificates_are_dropped() {
+        for v in [
+            "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "h1:Zq8rT2mX9vL4Kp7Wn3Bd6Hs1Jf5Gc0Ye8Ua2Ri4To6=",
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq7Rk2m deploy@ci",
+            "AAAAB3NzaC1yc2EAAAADAQABAAABAQC7",
+            "-----BEGIN PUBLIC KEY-----",
+            "-----BEGIN CERTIFICATE-----",
+            "data:image/png;base64,iVBORw0KGgo=",
+            "sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K",
+        ] {
+            assert!(is_placeholder(v.as_bytes(), Confidence::Medium), "{v}");
+        }
+        assert!(!is_placeholder(
+            b"-----BEGIN RSA PRIVATE KEY-----",
+            Confidence::Medium
+        ));
+    }
+
+    #[test]
+    fn code_values_are_dropped_for_generic_rules_only() {
+        for v in [
+            "self.password",
+            "var.db_password",
+            "db_password_value",
+            "DB_PASSWORD_VALUE",
+            "getPassword",
+            "ENV.fetch",
+            "Configuration[",
+            "/run/secrets/db_password",
+            "./certs/server.key",
+            "https://vault.corp/v1/secret",
+            "1.2.3-beta",
+            "20240115",
+        ] {
+            assert!(is_placeholder(v.as_bytes(), Confidence::Low), "{v}");
+        }
+        // The same shapes are not judged for medium rules, whose regexes
+        // already pin the value's format.
+        assert!(!is_placeholder(b"self.password", Confidence::Medium));
+        for v in ["Wq8Zt3Lk6Nv1Rx", "ZqrTmXvLKpWnBdHsQe", "Kq7!vR2#mW9z"] {
+            assert!(!is_placeholder(v.as_bytes(), Confidence::Low), "{v}");
+        }
+    }
+
+    #[test]
+    fn lock_files_drop_context_rules_but_not_high_confidence() {
+        let hash = b"Rw6Kz1Vq9Lt3XmPa8Ys2";
+        for p in [
+            "web/package-lock.json",
+            "yarn.lock",
+            "svc/pnpm-lock.yaml",
+            "Cargo.lock",
+            "go.sum",
+            "poetry.lock",
+            "composer.lock",
+            "Gemfile.lock",
+        ] {
+            assert!(is_lock_file(p), "{p}");
+            assert!(is_placeholder_at(hash, Confidence::Low, Some(p)), "{p}");
+            assert!(!is_placeholder_at(hash, Confidence::High, Some(p)), "{p}");
+        }
+        assert!(!is_lock_file("src/lock.rs"));
+        assert!(!is_placeholder_at(
+            hash,
+            Confidence::Low,
+            Some("config/app.yaml")
+        ));
+        assert!(!is_placeholder_at(hash, Confidence::Low, None));
     }
 }
