@@ -356,22 +356,26 @@ fn is_identifier(s: &[u8]) -> bool {
     if !(first.is_ascii_alphabetic() || first == b'_') {
         return false;
     }
+    let is_separator = |b: &u8| matches!(b, b'_' | b'.' | b'-' | b'/' | b':');
     if !s
         .iter()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        .all(|b| b.is_ascii_alphanumeric() || is_separator(b))
     {
         return false;
     }
     let segments_are_names = s
-        .split(|b| matches!(b, b'.' | b'_' | b'-'))
+        .split(is_separator)
         .filter(|seg| !seg.is_empty())
         .all(|seg| {
             seg[0].is_ascii_alphabetic() && seg.iter().filter(|b| b.is_ascii_digit()).count() <= 2
         });
-    let has_separator = s.iter().any(|b| matches!(b, b'.' | b'_' | b'-'));
+    let has_separator = s.iter().any(is_separator);
     let all_lower = !s.iter().any(u8::is_ascii_uppercase);
     let all_upper = !s.iter().any(u8::is_ascii_lowercase);
-    if has_separator && segments_are_names && (all_lower || all_upper || s.contains(&b'.')) {
+    // Dots, slashes and colons join names in references (`var.x`,
+    // `secret/data/ci`, `prod/api:SecretString`), whatever their case.
+    let qualified = s.iter().any(|b| matches!(b, b'.' | b'/' | b':'));
+    if has_separator && segments_are_names && (all_lower || all_upper || qualified) {
         return true;
     }
     if s.iter().all(u8::is_ascii_alphabetic) {
@@ -399,11 +403,10 @@ fn is_reference(s: &[u8]) -> bool {
         Some(b'%') if s.last() == Some(&b'%') => return true,
         _ => {}
     }
+    if has_format_verb(s) {
+        return true;
+    }
     const FORMS: &[&[u8]] = &[
-        b"%s",
-        b"%v",
-        b"%d",
-        b"%q",
         b"#{",
         b"<%",
         b"{0}",
@@ -419,6 +422,16 @@ fn is_reference(s: &[u8]) -> bool {
     FORMS
         .iter()
         .any(|f| memchr::memmem::find(&lower, f).is_some())
+}
+
+/// A printf verb standing alone (`%s`, `%v`, `%d`, `%q`), as in a format
+/// string that builds the credential at run time.
+fn has_format_verb(s: &[u8]) -> bool {
+    s.windows(2).enumerate().any(|(i, w)| {
+        w[0] == b'%'
+            && matches!(w[1], b's' | b'v' | b'd' | b'q')
+            && s.get(i + 2).is_none_or(|b| !b.is_ascii_alphanumeric())
+    })
 }
 
 fn is_angle_or_bracket_wrapped(s: &[u8]) -> bool {
@@ -512,6 +525,7 @@ mod tests {
             "$DB_PASSWORD",
             "!Ref DbPassword",
             "%s",
+            "user:%s@db",
             "#{db_password}",
             "<%= ENV['X'] %>",
             "{0}",
@@ -571,6 +585,8 @@ mod tests {
             "./certs/server.key",
             "https://vault.corp/v1/secret",
             "1.2.3-beta",
+            "secret/data/ci",
+            "prod/api:SecretString:token",
             "20240115",
         ] {
             assert!(is_placeholder(v.as_bytes(), Confidence::Low), "{v}");
@@ -578,7 +594,12 @@ mod tests {
         // The same shapes are not judged for medium rules, whose regexes
         // already pin the value's format.
         assert!(!is_placeholder(b"self.password", Confidence::Medium));
-        for v in ["Wq8Zt3Lk6Nv1Rx", "ZqrTmXvLKpWnBdHsQe", "Kq7!vR2#mW9z"] {
+        for v in [
+            "Wq8Zt3Lk6Nv1Rx",
+            "ZqrTmXvLKpWnBdHsQe",
+            "Kq7!vR2#mW9z",
+            "0~~47EoM9jY#n~XA-%DsUM2",
+        ] {
             assert!(!is_placeholder(v.as_bytes(), Confidence::Low), "{v}");
         }
     }
