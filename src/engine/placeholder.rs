@@ -273,7 +273,7 @@ fn is_code_value(s: &[u8]) -> bool {
     {
         return true;
     }
-    if is_file_path(s) || memchr::memmem::find(s, b"://").is_some() {
+    if is_file_path(s) || memchr::memmem::find(s, b"://").is_some() || has_at_domain(s) {
         return true;
     }
     if s.iter()
@@ -309,10 +309,49 @@ fn is_version(s: &[u8]) -> bool {
             .all(|p| !p.is_empty() && p.iter().all(u8::is_ascii_digit))
 }
 
+/// `...@host.tld`: an e-mail address or the rest of a URL's userinfo,
+/// caught when a name like `x-access-token:` sits inside a URL.
+fn has_at_domain(s: &[u8]) -> bool {
+    memchr::memchr_iter(b'@', s).any(|at| {
+        let rest = &s[at + 1..];
+        // Host names in configuration are written in lower case; random
+        // text after an `@` almost never is, for a whole label and TLD.
+        let label = rest
+            .iter()
+            .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || **b == b'-')
+            .count();
+        if label == 0 || rest.get(label) != Some(&b'.') {
+            return false;
+        }
+        let after = &rest[label + 1..];
+        let tld = after.iter().take_while(|b| b.is_ascii_lowercase()).count();
+        tld >= 2
+            && after
+                .get(tld)
+                .is_none_or(|b| matches!(b, b'/' | b':' | b'.'))
+    })
+}
+
 fn is_file_path(s: &[u8]) -> bool {
-    let starts = [&b"/"[..], b"./", b"../", b"~/", b"file:", b"\\\\"];
-    if starts.iter().any(|p| s.starts_with(p)) {
+    let explicit = [&b"./"[..], b"../", b"~/", b"file:", b"\\\\"];
+    if explicit.iter().any(|p| s.starts_with(p)) {
         return true;
+    }
+    // A leading `/` is also how one base64 value in 64 starts, so an
+    // absolute path must read like one: every part a word or a number.
+    if let Some(rest) = s.strip_prefix(b"/") {
+        let words = rest
+            .split(|b| matches!(b, b'/' | b'.' | b'-' | b'_'))
+            .filter(|w| !w.is_empty())
+            .all(|w| {
+                w.iter().all(u8::is_ascii_digit)
+                    || is_name_word(w)
+                    || w.iter()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            });
+        if words {
+            return true;
+        }
     }
     if s.len() > 2 && s[0].is_ascii_alphabetic() && s[1] == b':' && s[2] == b'\\' {
         return true;
@@ -366,8 +405,15 @@ fn is_identifier(s: &[u8]) -> bool {
     let segments_are_names = s
         .split(is_separator)
         .filter(|seg| !seg.is_empty())
+        .all(is_name_word);
+    // kebab-case and snake_case prose (`not-a-real-password`) may have
+    // one-letter words.
+    let segments_are_words = s
+        .split(is_separator)
+        .filter(|seg| !seg.is_empty())
         .all(|seg| {
-            seg[0].is_ascii_alphabetic() && seg.iter().filter(|b| b.is_ascii_digit()).count() <= 2
+            let letters = seg.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+            letters > 0 && seg.len() - letters <= 2 && seg[letters..].iter().all(u8::is_ascii_digit)
         });
     let has_separator = s.iter().any(is_separator);
     let all_lower = !s.iter().any(u8::is_ascii_uppercase);
@@ -378,13 +424,32 @@ fn is_identifier(s: &[u8]) -> bool {
     if has_separator && segments_are_names && (all_lower || all_upper || qualified) {
         return true;
     }
-    if s.iter().all(u8::is_ascii_alphabetic) {
-        let runs_of_capitals = s
-            .windows(2)
-            .any(|w| w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase());
-        return all_upper || !runs_of_capitals;
+    if has_separator && segments_are_words && (all_lower || all_upper) {
+        return true;
     }
-    false
+    !has_separator && s.iter().all(u8::is_ascii_alphabetic) && is_name_word(s)
+}
+
+/// One word of a name: `db`, `password`, `SECRET`, `getPassword`,
+/// `SecretString`, `oauth2`. At least two letters, digits only at the end
+/// (at most two), and each capital starts a lower-case run unless the
+/// whole word is capitals. Random text rarely fits: it puts capitals side
+/// by side or digits in the middle.
+fn is_name_word(seg: &[u8]) -> bool {
+    let letters_end = seg
+        .iter()
+        .rposition(|b| !b.is_ascii_digit())
+        .map_or(0, |i| i + 1);
+    let (core, digits) = seg.split_at(letters_end);
+    if core.len() < 2 || digits.len() > 2 || !core.iter().all(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    if core.iter().all(u8::is_ascii_uppercase) {
+        return true;
+    }
+    core.iter().enumerate().all(|(i, b)| {
+        !b.is_ascii_uppercase() || core.get(i + 1).is_some_and(u8::is_ascii_lowercase)
+    })
 }
 
 /// Values like `****`, `...`, `<...>`: already masked or elided.
@@ -398,9 +463,26 @@ fn is_masked(secret: &[u8]) -> bool {
 
 /// `$VAR`, `${VAR}`, `$(cmd)`, `%VAR%`, `@Value(...)`: the value lives elsewhere.
 fn is_reference(s: &[u8]) -> bool {
+    let word_after_first = |s: &[u8]| {
+        s.len() > 2
+            && s[1..]
+                .split(|&b| b == b'.')
+                .all(|w| !w.is_empty() && w.iter().all(u8::is_ascii_alphabetic))
+    };
     match s.first() {
-        Some(b'$') | Some(b'@') | Some(b'!') => return true,
-        Some(b'%') if s.last() == Some(&b'%') => return true,
+        Some(b'$') => return true,
+        // `@name` (C#, Ruby, Spring) and `!Tag` (YAML, CloudFormation); a
+        // random password may start with either, so only a plain word counts.
+        Some(b'@') | Some(b'!') if word_after_first(s) => return true,
+        Some(b'%')
+            if s.len() > 2
+                && s.last() == Some(&b'%')
+                && s[1..s.len() - 1]
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'_') =>
+        {
+            return true
+        }
         _ => {}
     }
     if has_format_verb(s) {
@@ -426,12 +508,28 @@ fn is_reference(s: &[u8]) -> bool {
 
 /// A printf verb standing alone (`%s`, `%v`, `%d`, `%q`), as in a format
 /// string that builds the credential at run time.
+/// printf verbs (`%s`, `%v`, `%d`, `%q`) with little else around them: a
+/// format string that builds the credential at run time. A random password
+/// may contain `%d` by chance, but then plenty of other characters too.
 fn has_format_verb(s: &[u8]) -> bool {
-    s.windows(2).enumerate().any(|(i, w)| {
-        w[0] == b'%'
-            && matches!(w[1], b's' | b'v' | b'd' | b'q')
-            && s.get(i + 2).is_none_or(|b| !b.is_ascii_alphanumeric())
-    })
+    let mut verbs = 0;
+    let mut other_alphanumerics = 0;
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%'
+            && s.get(i + 1)
+                .is_some_and(|b| matches!(b, b's' | b'v' | b'd' | b'q'))
+        {
+            verbs += 1;
+            i += 2;
+            continue;
+        }
+        if s[i].is_ascii_alphanumeric() {
+            other_alphanumerics += 1;
+        }
+        i += 1;
+    }
+    verbs > 0 && other_alphanumerics < 8
 }
 
 fn is_angle_or_bracket_wrapped(s: &[u8]) -> bool {
@@ -523,9 +621,11 @@ mod tests {
     fn references_are_dropped_for_context_rules() {
         for r in [
             "$DB_PASSWORD",
-            "!Ref DbPassword",
+            "!Ref",
+            "@Value",
             "%s",
-            "user:%s@db",
+            "%s:%s@%s",
+            "%DB_PASSWORD%",
             "#{db_password}",
             "<%= ENV['X'] %>",
             "{0}",
@@ -579,9 +679,16 @@ mod tests {
             "db_password_value",
             "DB_PASSWORD_VALUE",
             "getPassword",
+            "SecretString",
+            "oauth2.client_secret",
+            "not-a-real-password",
+            "%s@github.com/acme/orders.git",
+            "ci-bot@acme.io",
             "ENV.fetch",
             "Configuration[",
             "/run/secrets/db_password",
+            "/var/run/secrets/kubernetes.io/serviceaccount/token",
+            "/etc/ssl/private/server-2024.key",
             "./certs/server.key",
             "https://vault.corp/v1/secret",
             "1.2.3-beta",
@@ -599,6 +706,20 @@ mod tests {
             "ZqrTmXvLKpWnBdHsQe",
             "Kq7!vR2#mW9z",
             "0~~47EoM9jY#n~XA-%DsUM2",
+            "/9HSDj4GKjGezFgYN2tHJ+",
+            "/YFzFaotMM/L5Wu7Q7",
+            "@w9dH5p7sMUbJ@@8ck09xlwzQV",
+            "!6KLeVtVpAnBqkFGsoGz6ut~",
+            "Zq8@r2Kv9Lt4Wn",
+            "@w9dH5p7sMUbJ@@8ck09xlwzQV-rPpX.JKpwb~%@nvH+7CTHm0",
+            "XDISlVZ4#o^oBAttm@X.Jx0aBkrLHv",
+            "k3@ab.cdEf9Zq",
+            "!CfLWVtwXAly_uOq.xqzIP2s",
+            "NEo2ruI.P6Ub-G.f0",
+            "J.h_uJ_wgCs1",
+            "sV0lSz.vwLtm",
+            "g9NPPapQGrJEBBmaxWW%5WzZS^#KV%d",
+            "%l!9eP#hQWV#%",
         ] {
             assert!(!is_placeholder(v.as_bytes(), Confidence::Low), "{v}");
         }
