@@ -67,6 +67,11 @@ const GENERIC_MARKERS: &[&str] = &[
     "null",
     "undefined",
     "none",
+    "...",
+    "password",
+    "passwd",
+    "pass@word",
+    "a1b2c3",
 ];
 
 /// Passwords that ship as defaults or appear in tutorials: never a secret
@@ -281,7 +286,42 @@ fn is_code_value(s: &[u8]) -> bool {
     {
         return true;
     }
-    if is_version(s) {
+    if is_version(s) || is_number_literal(s) || is_uuid_shaped(s) || is_timestamp(s) {
+        return true;
+    }
+    // `quote_spanned!`, `vec!`: a macro call in Rust.
+    if let Some(name) = s.strip_suffix(b"!") {
+        if is_identifier(name) {
+            return true;
+        }
+    }
+    // A trailing `*` on a name is a glob (`arn:...:secret:rds!*`,
+    // `AmazonMSK_*`).
+    if s.last() == Some(&b'*')
+        && s.iter().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'!' | b':' | b'*' | b'-')
+        })
+    {
+        return true;
+    }
+    // `#` starts a comment, a colour or an anchor, never a credential in
+    // the configurations this rule reads.
+    if s.first() == Some(&b'#') {
+        return true;
+    }
+    // `name=value` inside the value: a nested setting, not a secret. Base64
+    // puts `=` only at the end.
+    if let Some(eq) = s.iter().position(|&b| b == b'=') {
+        if s[eq..].iter().any(|&b| b != b'=') {
+            return true;
+        }
+    }
+    // Short lower-case hex: ids, short hashes and digests, not keys, which
+    // run to 32 hex characters or more.
+    if s.len() < 20
+        && s.iter()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'a'..=b'f'))
+    {
         return true;
     }
     let lower = s.to_ascii_lowercase();
@@ -292,6 +332,66 @@ fn is_code_value(s: &[u8]) -> bool {
         return true;
     }
     is_identifier(s)
+}
+
+/// Integer literals with a type suffix or a radix prefix, as generated
+/// bindings write them: `1048576u32`, `-2146368492i32`, `0x8004E10E`.
+fn is_number_literal(s: &[u8]) -> bool {
+    let s = s.strip_prefix(b"-").unwrap_or(s);
+    if let Some(hex) = s.strip_prefix(b"0x").or_else(|| s.strip_prefix(b"0X")) {
+        return !hex.is_empty() && hex.iter().all(|b| b.is_ascii_hexdigit() || *b == b'_');
+    }
+    let digits = s
+        .iter()
+        .take_while(|b| b.is_ascii_digit() || **b == b'_')
+        .count();
+    if digits == 0 {
+        return false;
+    }
+    let suffix = &s[digits..];
+    matches!(
+        suffix,
+        b"u8"
+            | b"u16"
+            | b"u32"
+            | b"u64"
+            | b"u128"
+            | b"usize"
+            | b"i8"
+            | b"i16"
+            | b"i32"
+            | b"i64"
+            | b"i128"
+            | b"isize"
+            | b"f32"
+            | b"f64"
+            | b"L"
+            | b"UL"
+            | b"ULL"
+            | b"LL"
+            | b"u"
+            | b"U"
+    )
+}
+
+/// ISO 8601 dates and times: `2016-09-24T16:18:07Z`, `2022-03-16 03:45:09+00:00`.
+fn is_timestamp(s: &[u8]) -> bool {
+    s.len() >= 10
+        && s[..4].iter().all(u8::is_ascii_digit)
+        && s[4] == b'-'
+        && s.iter().all(|b| {
+            b.is_ascii_digit() || matches!(b, b'-' | b':' | b'T' | b'Z' | b'+' | b'.' | b' ')
+        })
+}
+
+/// 8-4-4-4-12 groups of letters and digits: a UUID, or a documentation
+/// stand-in for one.
+fn is_uuid_shaped(s: &[u8]) -> bool {
+    s.len() == 36
+        && s.iter().enumerate().all(|(i, &b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_alphanumeric(),
+        })
 }
 
 /// `1.2.3`, `v2.0.1-beta.1`, `10.4+build5`.
@@ -320,7 +420,7 @@ fn has_at_domain(s: &[u8]) -> bool {
             .iter()
             .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || **b == b'-')
             .count();
-        if label == 0 || rest.get(label) != Some(&b'.') {
+        if label < 2 || !rest[0].is_ascii_lowercase() || rest.get(label) != Some(&b'.') {
             return false;
         }
         let after = &rest[label + 1..];
@@ -427,7 +527,99 @@ fn is_identifier(s: &[u8]) -> bool {
     if has_separator && segments_are_words && (all_lower || all_upper) {
         return true;
     }
-    !has_separator && s.iter().all(u8::is_ascii_alphabetic) && is_name_word(s)
+    // SCREAMING_SNAKE constants may carry digits anywhere (`D3DVSD_TOKENTYPE`).
+    if all_upper
+        && s.contains(&b'_')
+        && s.split(|&b| b == b'_')
+            .filter(|seg| !seg.is_empty())
+            .all(|seg| seg.iter().any(u8::is_ascii_uppercase) || seg.iter().all(u8::is_ascii_digit))
+    {
+        return true;
+    }
+    if has_separator {
+        return s
+            .split(is_separator)
+            .filter(|seg| !seg.is_empty())
+            .all(|seg| seg.iter().all(u8::is_ascii_digit) || is_camel_words(seg))
+            && s.split(is_separator).any(is_camel_words);
+    }
+    is_camel_words(s)
+}
+
+/// CamelCase or PascalCase words, digits allowed (`X509CertificateFlag`,
+/// `IncompleteArrayField`, `getPassword`, `HTTPSConnection`): split into
+/// words (a capital and its lower-case run, an acronym, a number), every
+/// lower-case word has three letters or more and acronyms stay short.
+/// Random text breaks into one- and two-letter pieces or long capital runs.
+fn is_camel_words(s: &[u8]) -> bool {
+    if s.len() < 2 || !s.iter().all(u8::is_ascii_alphanumeric) || !s[0].is_ascii_alphabetic() {
+        return false;
+    }
+    if is_name_word(s) {
+        return true;
+    }
+    // Names are mostly lower case and keep digits to one group inside
+    // (`X509Certificate`) plus a version at the end; random text scatters
+    // capitals and digits.
+    let letters = s.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    let lower = s.iter().filter(|b| b.is_ascii_lowercase()).count();
+    if lower * 10 < letters * 6 {
+        return false;
+    }
+    let trimmed_len = s
+        .iter()
+        .rposition(|b| !b.is_ascii_digit())
+        .map_or(0, |i| i + 1);
+    let inner_digit_groups = s[..trimmed_len]
+        .windows(2)
+        .filter(|w| !w[0].is_ascii_digit() && w[1].is_ascii_digit())
+        .count();
+    if inner_digit_groups > 1 {
+        return false;
+    }
+    let mut has_lower_word = false;
+    // One short capitalised word is a name's (`Fn`, `Id`, `Am`); several
+    // are noise.
+    let mut short_words = 0;
+    let mut i = 0;
+    while i < s.len() {
+        let start = i;
+        if s[i].is_ascii_digit() {
+            while i < s.len() && s[i].is_ascii_digit() {
+                i += 1;
+            }
+            continue;
+        }
+        if s[i].is_ascii_uppercase() {
+            let mut j = i;
+            while j < s.len() && s[j].is_ascii_uppercase() {
+                j += 1;
+            }
+            let next_lower = s.get(j).is_some_and(u8::is_ascii_lowercase);
+            if j - i > 1 || !next_lower {
+                // An acronym; when lower case follows, its last capital
+                // starts the next word (`HTTPSConnection`).
+                let end = if next_lower { j - 1 } else { j };
+                if end - i > 5 {
+                    return false;
+                }
+                i = end;
+                continue;
+            }
+            i = j;
+        }
+        while i < s.len() && s[i].is_ascii_lowercase() {
+            i += 1;
+        }
+        let len = i - start;
+        if len == 2 && s[start].is_ascii_uppercase() && short_words == 0 {
+            short_words += 1;
+        } else if len < 3 {
+            return false;
+        }
+        has_lower_word = true;
+    }
+    has_lower_word
 }
 
 /// One word of a name: `db`, `password`, `SECRET`, `getPassword`,
@@ -681,6 +873,25 @@ mod tests {
             "getPassword",
             "SecretString",
             "oauth2.client_secret",
+            "X509CertificateTemplatePrivateKeyFlag",
+            "HTTPSConnectionPool",
+            "NCryptSecretAgreementFn",
+            "IAmSensitive",
+            "rds-custom!*",
+            "__IncompleteArrayField",
+            "_bindgen_ty_7",
+            "c85175a4ebcce361",
+            "1048576u32",
+            "-2146368492i32",
+            "0x8004E10E",
+            "D3DVSD_TOKENTYPE",
+            "#ansibrightred",
+            "Enabled=true",
+            "4AEA6u7J...The",
+            "Pass@Word1",
+            "2016-09-24T16:18:07Z",
+            "quote_spanned!",
+            "yh^%#rest-of-my-password",
             "not-a-real-password",
             "%s@github.com/acme/orders.git",
             "ci-bot@acme.io",
@@ -700,7 +911,7 @@ mod tests {
         }
         // The same shapes are not judged for medium rules, whose regexes
         // already pin the value's format.
-        assert!(!is_placeholder(b"self.password", Confidence::Medium));
+        assert!(!is_placeholder(b"self.db_creds", Confidence::Medium));
         for v in [
             "Wq8Zt3Lk6Nv1Rx",
             "ZqrTmXvLKpWnBdHsQe",
@@ -714,6 +925,18 @@ mod tests {
             "@w9dH5p7sMUbJ@@8ck09xlwzQV-rPpX.JKpwb~%@nvH+7CTHm0",
             "XDISlVZ4#o^oBAttm@X.Jx0aBkrLHv",
             "k3@ab.cdEf9Zq",
+            "nvH7CTHm0pZeXcip7Hv0hZNEZ7HSkwcdIiwHSLZU",
+            "7d1f9c3b8a2e4f6d0c5b9a8e7f3d2c1b",
+            "Rk9Xw2Vq4Lm7Tz",
+            "If*1Lfn^32n3Pd2F.Yb**9#!zOk%y8k*",
+            "hwrBKibHOS58QC_wzo",
+            "nh+*-6Lm*@r4c2XADVf+@6p.ag",
+            "REJiWihfXnubn3WN",
+            "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",
+            "AKIAE52DVP63WIXNOWDF",
+            "glft-BQVFdUhYKeDFMFZJMO85",
+            "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",
+            "DXjSUawnel2fr6SKC7G25CNxTyWKE5PF9XX6H/u9pSo=",
             "!CfLWVtwXAly_uOq.xqzIP2s",
             "NEo2ruI.P6Ub-G.f0",
             "J.h_uJ_wgCs1",
