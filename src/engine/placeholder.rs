@@ -304,6 +304,21 @@ fn is_code_value(s: &[u8]) -> bool {
     {
         return true;
     }
+    // Password hashes in crypt(3) form: `$2y$05$...`, `$argon2id$...`.
+    for scheme in [
+        &b"$2a$"[..],
+        b"$2b$",
+        b"$2y$",
+        b"$argon2",
+        b"$pbkdf2",
+        b"$scrypt$",
+        b"$5$",
+        b"$6$",
+    ] {
+        if memchr::memmem::find(s, scheme).is_some() {
+            return true;
+        }
+    }
     // `#` starts a comment, a colour or an anchor, never a credential in
     // the configurations this rule reads.
     if s.first() == Some(&b'#') {
@@ -502,10 +517,21 @@ fn is_identifier(s: &[u8]) -> bool {
     {
         return false;
     }
+    // Dots, slashes and colons join names in references (`var.x`,
+    // `secret/data/ci`, `prod/api:SecretString`), whatever their case.
+    let qualified = s.iter().any(|b| matches!(b, b'.' | b'/' | b':'));
+    // A one-letter first part is a receiver or a short variable
+    // (`f.ClientSecret`, `t.AccessToken` in Go).
     let segments_are_names = s
         .split(is_separator)
         .filter(|seg| !seg.is_empty())
-        .all(is_name_word);
+        .enumerate()
+        .all(|(i, seg)| {
+            is_name_word(seg)
+                || (s.contains(&b'.') && camel_words(seg, 4))
+                || is_camel_words(seg)
+                || (i == 0 && seg.len() == 1 && seg[0].is_ascii_alphabetic())
+        });
     // kebab-case and snake_case prose (`not-a-real-password`) may have
     // one-letter words.
     let segments_are_words = s
@@ -518,9 +544,12 @@ fn is_identifier(s: &[u8]) -> bool {
     let has_separator = s.iter().any(is_separator);
     let all_lower = !s.iter().any(u8::is_ascii_uppercase);
     let all_upper = !s.iter().any(u8::is_ascii_lowercase);
-    // Dots, slashes and colons join names in references (`var.x`,
-    // `secret/data/ci`, `prod/api:SecretString`), whatever their case.
-    let qualified = s.iter().any(|b| matches!(b, b'.' | b'/' | b':'));
+    // Train-Case joined by dashes: HTTP header names (`X-Amz-Security-Token`).
+    let header_name =
+        s.contains(&b'-') && !s.iter().any(|b| matches!(b, b'.' | b'_' | b'/' | b':'));
+    if has_separator && segments_are_names && header_name && s[0].is_ascii_uppercase() {
+        return true;
+    }
     if has_separator && segments_are_names && (all_lower || all_upper || qualified) {
         return true;
     }
@@ -552,6 +581,13 @@ fn is_identifier(s: &[u8]) -> bool {
 /// lower-case word has three letters or more and acronyms stay short.
 /// Random text breaks into one- and two-letter pieces or long capital runs.
 fn is_camel_words(s: &[u8]) -> bool {
+    camel_words(s, 6)
+}
+
+/// `is_camel_words` with the least share of lower-case letters, in tenths.
+/// Parts of a dotted path (`tokenRes.IDToken`) are already unlikely to be
+/// random, so they get a lower bar than a bare value.
+fn camel_words(s: &[u8], min_lower_tenths: usize) -> bool {
     if s.len() < 2 || !s.iter().all(u8::is_ascii_alphanumeric) || !s[0].is_ascii_alphabetic() {
         return false;
     }
@@ -563,7 +599,7 @@ fn is_camel_words(s: &[u8]) -> bool {
     // capitals and digits.
     let letters = s.iter().filter(|b| b.is_ascii_alphabetic()).count();
     let lower = s.iter().filter(|b| b.is_ascii_lowercase()).count();
-    if lower * 10 < letters * 6 {
+    if lower * 10 < letters * min_lower_tenths {
         return false;
     }
     let trimmed_len = s
@@ -875,6 +911,11 @@ mod tests {
             "oauth2.client_secret",
             "X509CertificateTemplatePrivateKeyFlag",
             "HTTPSConnectionPool",
+            "f.ClientSecret",
+            "d.Credential.ClientSecret",
+            "tokenRes.IDToken",
+            "X-Amz-Security-Token",
+            "testuser:$2y$05$sBsSqk0OpSD1uTZkHXc4FeJ0Z70wLQdAX",
             "NCryptSecretAgreementFn",
             "IAmSensitive",
             "rds-custom!*",
