@@ -17,8 +17,10 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
-/// Floors for this rule set; the targets are 0.97 / 0.97.
-const MIN_RECALL: f64 = 0.72;
+/// Floors: what the rules in this tree achieve (recall 0.730, precision
+/// 1.000) less a margin. The targets, once every provider family has its
+/// rules, are 0.97 / 0.97; raise these as rules land.
+const MIN_RECALL: f64 = 0.71;
 const MIN_PRECISION: f64 = 0.97;
 
 const CORPUS: &str = "tests/fixtures/corpus";
