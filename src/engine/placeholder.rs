@@ -1,6 +1,14 @@
 //! The global filter for values that look like secrets but are not:
 //! placeholders, references to secrets kept elsewhere, and well-known
-//! non-secret shapes (UUIDs, hashes, data URIs, SRI digests).
+//! non-secret shapes (UUIDs, digests, data URIs, SRI hashes, public keys,
+//! certificates).
+//!
+//! How much is dropped depends on the rule's confidence. A high-confidence
+//! match has a distinctive prefix or a checksum, so only obvious
+//! placeholders go. Medium and low rules rely on context, so defaults,
+//! references and non-secret shapes go too, and nothing they find in a
+//! dependency lock file is kept. Low (generic) rules also drop values that
+//! read as code: identifiers, calls, paths, URLs, numbers, versions.
 
 use crate::rules::Confidence;
 
@@ -31,8 +39,8 @@ const PLACEHOLDER_MARKERS: &[&str] = &[
     "000000000000",
 ];
 
-/// Extra markers for generic (low-confidence) rules, where an ordinary word
-/// in the value usually means it is not a random secret.
+/// Extra markers for context rules (medium and low confidence), where an
+/// ordinary word in the value usually means it is not a random secret.
 const GENERIC_MARKERS: &[&str] = &[
     "dummy",
     "sample",
