@@ -738,6 +738,86 @@ mod tests {
         assert_eq!(section_marker_len(b"section_start:1:a X"), None);
     }
 
+    /// Records every kept byte with the position the source gave it.
+    struct Recorder {
+        seen: std::sync::Mutex<Vec<(u64, u64, u8)>>,
+    }
+
+    impl BlobSink for Recorder {
+        fn chunk_overlap(&self) -> usize {
+            100
+        }
+        fn chunk(&self, _: &Provenance, _: Chunk<'_>) {
+            panic!("log chunks always carry a position map");
+        }
+        fn chunk_mapped(
+            &self,
+            _: &Provenance,
+            c: Chunk<'_>,
+            position: &dyn Fn(usize) -> (u64, u64),
+        ) {
+            let mut seen = self.seen.lock().unwrap();
+            for i in c.keep.clone() {
+                let (line, column) = position(i);
+                seen.push((line, column, c.data[i]));
+            }
+        }
+        fn finished(&self, _: &Provenance, _: u64) {}
+        fn skipped(&self, _: &str, _: SkipReason) {}
+        fn error(&self, _: String) {}
+    }
+
+    fn record(log: &[u8], chunk_size: usize) -> Vec<(u64, u64, u8)> {
+        let rec = Recorder {
+            seen: std::sync::Mutex::new(Vec::new()),
+        };
+        scan_log_stream(log, &Provenance::path("t"), chunk_size, &rec).unwrap();
+        rec.seen.into_inner().unwrap()
+    }
+
+    #[test]
+    fn chunks_cover_every_kept_byte_once_at_its_input_position() {
+        let mut log = Vec::new();
+        for i in 0..2000 {
+            log.extend_from_slice(
+                format!(
+                    "2026-01-02T03:04:05.{i:07}Z \x1b[3{}mline\x1b[0m {i} {}\n",
+                    i % 8,
+                    "x".repeat(i % 53)
+                )
+                .as_bytes(),
+            );
+        }
+        // A line far longer than a chunk, and no final newline. (An escape
+        // sequence cut where such a line is cut is not recognised, so this
+        // one has none.)
+        log.extend_from_slice(b"\x1b[1m");
+        log.extend_from_slice(&b"w".repeat(15000));
+        let seen = record(&log, 4096);
+        // Every kept byte is a byte of the input, at the place it claims.
+        let lines: Vec<&[u8]> = log.split(|&b| b == b'\n').collect();
+        for &(line, column, byte) in &seen {
+            let text = lines[line as usize - 1];
+            let at = column as usize - 1;
+            if byte == b'\n' {
+                assert_eq!(at, text.len());
+            } else {
+                assert_eq!(text[at], byte, "line {line} column {column}");
+            }
+        }
+        // And nothing is lost or repeated: the same as one big chunk.
+        let whole = record(&log, 1 << 30);
+        assert!(
+            seen == whole,
+            "{} bytes chunked, {} whole",
+            seen.len(),
+            whole.len()
+        );
+        let (text, _) = normalise(&log);
+        // `normalise` ends every line, the last one included, with `\n`.
+        assert_eq!(whole.len() + 1, text.len());
+    }
+
     #[test]
     fn dropping_the_front_keeps_positions() {
         let (_, mut n) = normalise(b"ab\x1b[1mcdefgh\nijk");
