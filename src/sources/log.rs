@@ -472,7 +472,17 @@ pub fn normalise_piece(
         i += timestamp_prefix_len(&piece[i..]);
     }
     let mut run_start = i;
-    while let Some(found) = memchr::memchr2(0x1b, b's', &piece[i..]) {
+    // Section markers are rare: look for them only in lines that have one,
+    // instead of stopping at every `s`.
+    let sections = memchr::memmem::find(&piece[i..], b"section_").is_some();
+    let next = |from: usize| {
+        if sections {
+            memchr::memchr2(0x1b, b's', &piece[from..])
+        } else {
+            memchr::memchr(0x1b, &piece[from..])
+        }
+    };
+    while let Some(found) = next(i) {
         let at = i + found;
         let rest = &piece[at..];
         let (skip, text) = if rest[0] == 0x1b {
@@ -545,10 +555,12 @@ pub fn timestamp_prefix_len(s: &[u8]) -> usize {
         }
         _ => return 0,
     }
-    if s.get(i) != Some(&b' ') {
-        return 0;
+    match s.get(i) {
+        Some(b' ') => i += 1,
+        // An empty output line is the bare timestamp.
+        None => return i,
+        _ => return 0,
     }
-    i += 1;
     // GitLab: a stream number, O(ut) or E(rr), and `+` on continued lines.
     let rest = &s[i..];
     if digits(rest, 2) && matches!(rest.get(2), Some(b'O' | b'E')) {
@@ -732,6 +744,8 @@ mod tests {
         assert_eq!(timestamp_prefix_len(b"2026-01-02T03:04:05.1Z x"), 23);
         assert_eq!(timestamp_prefix_len(b"2026-01-02T03:04:05-0700 x"), 25);
         assert_eq!(timestamp_prefix_len(b"2026-01-02T03:04:05 x"), 0);
+        assert_eq!(timestamp_prefix_len(b"2026-01-02T03:04:05.1234567Z"), 28);
+        assert_eq!(timestamp_prefix_len(b"2026-01-02T03:04:05.1234567Zx"), 0);
         assert_eq!(timestamp_prefix_len(b"2026-01-02 x"), 0);
         assert_eq!(timestamp_prefix_len(b"2026-01-02T03:04:05.Z x"), 0);
         assert_eq!(section_marker_len(b"section_start:1:a\rX"), Some(18));
