@@ -872,6 +872,16 @@ mod tests {
         }
         let traced = bash_trace(PEM.as_bytes());
         assert!(some_needle_in(&needles, &traced));
+        // Through a real pseudo-terminal, which turns `\n` into `\r\n`.
+        let pty = Command::new("script")
+            .args(["-qec", "printf '%s' \"$KEY\"", "/dev/null"])
+            .env("KEY", PEM)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+            .stdout;
+        assert!(contains(&pty, b"\r\n"));
+        assert!(some_needle_in(&needles, &pty));
         // No needle is a single line of the value or shorter than a line.
         for n in &needles {
             assert!(n.len() >= 40, "{:?}", String::from_utf8_lossy(n));
