@@ -37,7 +37,7 @@
 //!   breaks skipped, can take [`unwrapped_needles_for`] and leave
 //!   [`wrapped_base64_needles_for`] out; the trimmed needles it then
 //!   matches are correct for the same reason as above.
-//! * Hex, lower and upper case (`xxd -p`, `od`-free `hexdump`, `%x`).
+//! * Hex, lower and upper case (`xxd -p`, `%x`, `hexdigest()`).
 //! * Percent-encoding as `encodeURIComponent`, RFC 3986 (`quote(s, safe='')`),
 //!   Python's `quote` (keeps `/`), and form encoding (`+` for space, as
 //!   `quote_plus` and HTML forms produce), with upper- and lower-case hex.
