@@ -621,8 +621,26 @@ mod tests {
     fn a_value_that_ends_the_stream_is_masked_with_its_padding() {
         for len in 6..=9 {
             let value = sample(len, 3 * len as u64);
+            let needles = needles_for(&value);
             let real = run_with_stdin("base64", &["-w", "0"], &value);
-            assert!(needles_for(&value).contains(&real), "len {len}");
+            assert!(needles.contains(&real), "len {len}");
+            for prefix_len in 1..=2 {
+                let mut input = sample(prefix_len, 17);
+                input.extend_from_slice(&value);
+                let real = run_with_stdin("base64", &["-w", "0"], &input);
+                let tail = needles
+                    .iter()
+                    .filter(|n| real.ends_with(n))
+                    .max_by_key(|n| n.len())
+                    .unwrap();
+                // All of the value's characters and the padding are covered.
+                let (first, _) = determined_chars(len, prefix_len);
+                assert_eq!(
+                    tail.len(),
+                    real.len() - first,
+                    "len {len} prefix {prefix_len}"
+                );
+            }
         }
     }
 
