@@ -41,6 +41,9 @@ pub enum Command {
 pub enum ScanCommand {
     /// Files and folders (.gitignore-aware).
     Dir(DirArgs),
+    /// Saved build logs and GitHub Actions log archives (ANSI- and
+    /// timestamp-aware).
+    Log(LogArgs),
 }
 
 #[derive(Debug, Args)]
@@ -57,6 +60,26 @@ pub struct DirArgs {
     /// Follow symbolic links while walking.
     #[arg(long)]
     pub follow_links: bool,
+    #[command(flatten)]
+    pub common: ScanOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Log files, GitHub Actions log archives (.zip, detected by content),
+    /// or `-` for standard input [default: -]. Colour and cursor escape
+    /// sequences, CI timestamps and GitLab section markers are removed
+    /// before matching; findings keep the line and column of the input.
+    #[arg(value_name = "FILE")]
+    pub inputs: Vec<String>,
+    /// Largest uncompressed size of one log inside an archive (e.g. 100MB);
+    /// a larger member is reported as an error and not read.
+    #[arg(long, default_value = "512MB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_member_size: u64,
+    /// Largest total uncompressed size read from one archive; what lies
+    /// beyond is reported as an error and not read (zip bombs).
+    #[arg(long, default_value = "2GB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_archive_size: u64,
     #[command(flatten)]
     pub common: ScanOptions,
 }
@@ -155,6 +178,7 @@ pub fn run() -> i32 {
     };
     let result = match cli.command {
         Command::Scan(ScanCommand::Dir(args)) => scan::dir(args),
+        Command::Scan(ScanCommand::Log(args)) => scan::log(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),
     };
     match result {
