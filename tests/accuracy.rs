@@ -20,7 +20,7 @@ use serde_json::Value;
 /// Floors: what the rules in this tree achieve (recall 0.730, precision
 /// 1.000) less a margin. The targets, once every provider family has its
 /// rules, are 0.97 / 0.97; raise these as rules land.
-const MIN_RECALL: f64 = 0.71;
+const MIN_RECALL: f64 = 0.97;
 const MIN_PRECISION: f64 = 0.97;
 
 const CORPUS: &str = "tests/fixtures/corpus";
