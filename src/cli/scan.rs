@@ -120,6 +120,7 @@ where
     let scanner = Scanner::new(Arc::clone(&engine), opts.quiet, show_progress);
     source(&scanner);
     let (mut findings, summary) = scanner.finish();
+    crate::filters::overlap::drop_shadowed(&mut findings);
     let suppressed = suppress.apply(&mut findings);
 
     let color = match opts.color {
