@@ -11,7 +11,11 @@ fn redact() -> Command {
 }
 
 fn output_of(args: &[&str], input: &[u8]) -> (Vec<u8>, String, i32) {
-    let out = redact().args(args).write_stdin(input.to_vec()).output().unwrap();
+    let out = redact()
+        .args(args)
+        .write_stdin(input.to_vec())
+        .output()
+        .unwrap();
     (
         out.stdout,
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -98,7 +102,11 @@ fn grep_color_output_is_masked() {
     input.extend_from_slice(&grep.stdout);
     let (out, _, _) = output_of(&[], &input);
     let visible = strip_ansi(&out);
-    assert!(!contains(&visible, b"hunter2"), "{:?}", String::from_utf8_lossy(&out));
+    assert!(
+        !contains(&visible, b"hunter2"),
+        "{:?}",
+        String::from_utf8_lossy(&out)
+    );
     assert!(contains(&out, b"***"));
     assert!(contains(&out, b"\x1b["), "colours were dropped");
 }
@@ -280,7 +288,11 @@ fn base64_of_printf_newline_at_every_length_mod_3() {
         let out = masked(value, &text);
         let plain = base64_of(value.as_bytes());
         let stem = &plain[..plain.len() - 4];
-        assert!(!contains(&out, stem), "{value}: {:?}", String::from_utf8_lossy(&out));
+        assert!(
+            !contains(&out, stem),
+            "{value}: {:?}",
+            String::from_utf8_lossy(&out)
+        );
     }
 }
 
@@ -329,5 +341,9 @@ fn bash_xtrace_of_value_with_quote_space_and_dollar() {
         .output()
         .unwrap();
     let out = masked(value, &trace.stderr);
-    assert!(!contains(&out, b"ecret"), "{:?}", String::from_utf8_lossy(&out));
+    assert!(
+        !contains(&out, b"ecret"),
+        "{:?}",
+        String::from_utf8_lossy(&out)
+    );
 }

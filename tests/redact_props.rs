@@ -25,10 +25,8 @@ enum Piece {
 }
 
 fn value_strategy() -> impl Strategy<Value = Vec<u8>> {
-    let alnum = proptest::collection::vec(
-        prop_oneof![b'a'..=b'z', b'A'..=b'Z', b'0'..=b'9'],
-        6..20,
-    );
+    let alnum =
+        proptest::collection::vec(prop_oneof![b'a'..=b'z', b'A'..=b'Z', b'0'..=b'9'], 6..20);
     let self_overlapping = (
         proptest::collection::vec(prop_oneof![b'a'..=b'c', b'0'..=b'2'], 2..5),
         b'X'..=b'Z',
@@ -44,11 +42,8 @@ fn value_strategy() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn token_strategy() -> impl Strategy<Value = String> {
-    proptest::collection::vec(
-        prop_oneof![b'a'..=b'z', b'A'..=b'Z', b'0'..=b'9'],
-        30,
-    )
-    .prop_map(|body| make_github_style_token("ghp_", &String::from_utf8_lossy(&body)))
+    proptest::collection::vec(prop_oneof![b'a'..=b'z', b'A'..=b'Z', b'0'..=b'9'], 30)
+        .prop_map(|body| make_github_style_token("ghp_", &String::from_utf8_lossy(&body)))
 }
 
 fn piece_strategy(secrets: usize) -> impl Strategy<Value = Piece> {
