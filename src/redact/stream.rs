@@ -326,9 +326,7 @@ impl StreamRedactor {
             LineMode::Prefix(n) if n > 0 => {
                 self.line = LineMode::Normal;
                 let compiled = Arc::clone(&self.compiled);
-                for k in 0..n {
-                    self.visible_byte(&compiled, ADD_MASK[k], self.line_start + k as u64);
-                }
+                self.replay_prefix(&compiled, n);
             }
             LineMode::Command => self.end_command(end, end),
             LineMode::Discard => self.close_discard(end),
@@ -373,9 +371,7 @@ impl StreamRedactor {
                     return false;
                 }
                 self.line = LineMode::Normal;
-                for k in 0..n {
-                    self.visible_byte(compiled, ADD_MASK[k], self.line_start + k as u64);
-                }
+                self.replay_prefix(compiled, n);
             }
             LineMode::Command => {
                 if b == b'\n' {
@@ -400,6 +396,15 @@ impl StreamRedactor {
         }
         self.escape_or_visible(compiled, b, p);
         false
+    }
+
+    /// A line that began like `::add-mask::` but is not one: its first `n`
+    /// bytes, held so far, are ordinary text after all.
+    fn replay_prefix(&mut self, compiled: &Compiled, n: usize) {
+        let start = self.line_start;
+        for (k, &b) in ADD_MASK[..n].iter().enumerate() {
+            self.visible_byte(compiled, b, start + k as u64);
+        }
     }
 
     #[inline]
@@ -823,4 +828,110 @@ pub fn redact_all(shared: &Arc<Redaction>, input: &[u8]) -> Vec<u8> {
     r.push(input, &mut out);
     r.finish(&mut out);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::checksum::make_github_style_token;
+    use crate::rules::{load_rule_set, LoadOptions};
+
+    fn shared(values: &[&str]) -> Arc<Redaction> {
+        let rules = load_rule_set(&LoadOptions::default()).unwrap();
+        let known: Vec<KnownValue> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| KnownValue {
+                name: format!("V{i}"),
+                value: v.as_bytes().to_vec(),
+            })
+            .collect();
+        Arc::new(Redaction::new(&rules, &known, RedactConfig::default()).unwrap())
+    }
+
+    fn in_two(shared: &Arc<Redaction>, input: &[u8], cut: usize) -> Vec<u8> {
+        let mut r = StreamRedactor::new(Arc::clone(shared));
+        let mut out = Vec::new();
+        r.push(&input[..cut], &mut out);
+        r.flush_partial(&mut out);
+        r.push(&input[cut..], &mut out);
+        r.flush_partial(&mut out);
+        r.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn split_at_every_byte_with_a_flush_between() {
+        let token = make_github_style_token("ghp_", "aBcDeFgHiJkLmNoPqRsTuVwXyZ0123");
+        let s = shared(&["p4ssp4ssX", "multi\nline-value"]);
+        let input = format!("a p4ssp4ssp4ssX b {token} c multi\nline-value d");
+        let expected = b"a p4ss*** b *** c *** d".to_vec();
+        assert_eq!(redact_all(&s, input.as_bytes()), expected);
+        for cut in 0..=input.len() {
+            assert_eq!(in_two(&s, input.as_bytes(), cut), expected, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn safe_bytes_of_a_partial_line_go_out_on_flush() {
+        let s = shared(&["secret-value"]);
+        let mut r = StreamRedactor::new(s);
+        let mut out = Vec::new();
+        r.push(b"done\nPassword: secret-", &mut out);
+        assert_eq!(out, b"done\n");
+        r.flush_partial(&mut out);
+        assert_eq!(out, b"done\nPassword: ");
+        r.push(b"value ok", &mut out);
+        r.finish(&mut out);
+        assert_eq!(out, b"done\nPassword: *** ok");
+    }
+
+    #[test]
+    fn memory_stays_bounded_on_a_line_without_newline() {
+        let s = shared(&["secret-value"]);
+        let mut r = StreamRedactor::new(s);
+        let mut out = Vec::new();
+        let chunk = vec![b'a'; 64 * 1024];
+        let mut written = 0;
+        for _ in 0..200 {
+            r.push(&chunk, &mut out);
+            written += out.len();
+            out.clear();
+            assert!(r.buf.len() < 256 * 1024, "held {} bytes", r.buf.len());
+        }
+        r.finish(&mut out);
+        assert_eq!(written + out.len(), 200 * chunk.len());
+    }
+
+    #[test]
+    fn over_long_add_mask_line_is_dropped() {
+        let s = shared(&[]);
+        let mut input = b"::add-mask::".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 100 * 1024));
+        input.extend_from_slice(b"\nnext\n");
+        let mut r = StreamRedactor::new(s);
+        let mut out = Vec::new();
+        for c in input.chunks(4096) {
+            r.push(c, &mut out);
+        }
+        r.finish(&mut out);
+        assert_eq!(out, b"next\n");
+        assert_eq!(r.take_warnings().len(), 1);
+    }
+
+    #[test]
+    fn lines_that_only_start_like_add_mask_are_kept() {
+        let s = shared(&[]);
+        let input = b"::add-ma\n::warning::x\n:: add-mask::y\n::";
+        assert_eq!(redact_all(&s, input), input);
+    }
+
+    #[test]
+    fn escape_split_across_reads_stays_transparent() {
+        let s = shared(&["SECRETVALUE"]);
+        let input = b"x SEC\x1b[01;31mRETVALUE y\n";
+        for cut in 0..=input.len() {
+            assert_eq!(in_two(&s, input, cut), b"x ***\x1b[01;31m y\n", "cut {cut}");
+        }
+    }
 }
