@@ -47,6 +47,7 @@
 //! multi-line match longer than [`patterns::MULTI_LINE_REACH_CAP`] is not
 //! masked; OSC strings (hyperlinks, titles) are matched as ordinary text.
 
+pub mod ansi;
 pub mod automaton;
 pub mod encodings;
 pub mod patterns;

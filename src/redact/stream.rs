@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 
+use super::ansi::{visible, Escape, Outcome, MAX_ESCAPE_LEN};
 use super::automaton::{Automaton, Pattern};
 use super::encodings::needles_for;
 use super::patterns::{anchor_patterns, select_rules, RuleSelection};
@@ -25,8 +26,6 @@ const LOOKBEHIND: u64 = 256;
 /// A partial line is normally held until its newline or the timed flush;
 /// past this size its safe part goes out anyway, which bounds memory.
 const PARTIAL_LINE_LIMIT: u64 = 16 * 1024;
-/// Escape sequences longer than this are treated as ended.
-const MAX_ESCAPE_LEN: u64 = 64;
 /// The name `::add-mask::` values are reported under.
 pub const ADD_MASK_NAME: &str = "add-mask";
 
@@ -146,7 +145,14 @@ fn add_needles(needles: &mut Vec<Pattern>, labels: &mut Vec<String>, name: &str,
             (labels.len() - 1) as u32
         }
     };
-    for bytes in needles_for(value) {
+    for encoded in needles_for(value) {
+        // Matching sees the stream without escape sequences; a value
+        // holding one must be looked for the same way.
+        let bytes = if encoded.contains(&0x1b) {
+            visible(&encoded)
+        } else {
+            encoded
+        };
         if !bytes.is_empty() {
             needles.push(Pattern::Needle { bytes, label });
         }
@@ -188,14 +194,6 @@ struct PendingAnchor {
     /// Decided once this many visible bytes have been seen.
     decide_at_visible: u64,
     multi_line: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Escape {
-    Ground,
-    Esc,
-    Intermediate,
-    Csi,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -409,52 +407,26 @@ impl StreamRedactor {
 
     #[inline]
     fn escape_or_visible(&mut self, compiled: &Compiled, b: u8, p: u64) {
-        if self.escape != Escape::Ground && p - self.escape_start > MAX_ESCAPE_LEN {
+        if self.escape != Escape::Ground && p - self.escape_start > MAX_ESCAPE_LEN as u64 {
             self.skipped.push_back((self.escape_start, p));
             self.escape = Escape::Ground;
         }
-        let next = match self.escape {
-            Escape::Ground => {
-                if b == 0x1b {
-                    self.escape = Escape::Esc;
+        let (next, outcome) = self.escape.next(b);
+        self.escape = next;
+        match outcome {
+            Outcome::Visible => self.visible_byte(compiled, b, p),
+            Outcome::Inside => {
+                if b == 0x1b && next == Escape::Esc {
                     self.escape_start = p;
-                } else {
-                    self.visible_byte(compiled, b, p);
                 }
-                return;
             }
-            Escape::Esc => match b {
-                b'[' => Some(Escape::Csi),
-                0x20..=0x2f => Some(Escape::Intermediate),
-                0x30..=0x7e => None,
-                _ => return self.abort_escape(compiled, b, p),
-            },
-            Escape::Intermediate => match b {
-                0x20..=0x2f => Some(Escape::Intermediate),
-                0x30..=0x7e => None,
-                _ => return self.abort_escape(compiled, b, p),
-            },
-            Escape::Csi => match b {
-                0x20..=0x3f => Some(Escape::Csi),
-                0x40..=0x7e => None,
-                _ => return self.abort_escape(compiled, b, p),
-            },
-        };
-        match next {
-            Some(e) => self.escape = e,
-            None => {
-                self.skipped.push_back((self.escape_start, p + 1));
-                self.escape = Escape::Ground;
+            Outcome::Complete => self.skipped.push_back((self.escape_start, p + 1)),
+            Outcome::Aborted => {
+                // What came so far stays transparent; `b` is read afresh.
+                self.skipped.push_back((self.escape_start, p));
+                self.escape_or_visible(compiled, b, p);
             }
         }
-    }
-
-    /// A malformed sequence: what came so far stays transparent; `b` is
-    /// read afresh.
-    fn abort_escape(&mut self, compiled: &Compiled, b: u8, p: u64) {
-        self.skipped.push_back((self.escape_start, p));
-        self.escape = Escape::Ground;
-        self.escape_or_visible(compiled, b, p);
     }
 
     #[inline]
@@ -933,5 +905,25 @@ mod tests {
         for cut in 0..=input.len() {
             assert_eq!(in_two(&s, input, cut), b"x ***\x1b[01;31m y\n", "cut {cut}");
         }
+    }
+}
+
+#[cfg(test)]
+mod escape_value_tests {
+    use super::*;
+
+    #[test]
+    fn a_value_holding_an_escape_sequence_is_still_masked() {
+        let known = [KnownValue {
+            name: "V".into(),
+            value: b"colour\x1b[1mful".to_vec(),
+        }];
+        let s =
+            Arc::new(Redaction::new(&RuleSet::default(), &known, RedactConfig::default()).unwrap());
+        assert_eq!(
+            redact_all(&s, b"a colour\x1b[1mful b\n"),
+            b"a ***\x1b[1m b\n"
+        );
+        assert_eq!(redact_all(&s, b"a colourful b\n"), b"a *** b\n");
     }
 }
