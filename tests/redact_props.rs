@@ -168,3 +168,58 @@ proptest! {
         }
     }
 }
+
+/// Throughput on a generated build log with 1,000 registered values and
+/// the default high-confidence rules. A measurement, not a timed test:
+/// `cargo test --release --test redact_props throughput -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark"]
+fn throughput_on_a_build_log() {
+    use std::time::Instant;
+    let rules = load_rule_set(&LoadOptions::default()).unwrap();
+    let known: Vec<KnownValue> = (0..1000)
+        .map(|i| KnownValue {
+            name: format!("V{i}"),
+            value: format!(
+                "val{i:04}-{:016x}",
+                (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            )
+            .into_bytes(),
+        })
+        .collect();
+    let shared = Arc::new(Redaction::new(&rules, &known, RedactConfig::default()).unwrap());
+    let token = make_github_style_token("ghp_", "Zq8rT2mX9vL4Wn6Yp3Kd7Hs5Bf1Gj0");
+    let mut log = Vec::new();
+    let mut i = 0u64;
+    while log.len() < 64 << 20 {
+        let line = match i % 6 {
+            0 => format!("2026-01-02T03:04:05.{i:07}Z \x1b[1m\x1b[32m   Compiling\x1b[0m crate-{i} v0.1.{i} (/build/src)\n"),
+            1 => format!("npm WARN deprecated package-{i}@1.0.{i}: this package is no longer supported\n"),
+            2 => format!("tests/test_mod_{i}.py::test_case_{i} PASSED                                   [ {}%]\n", i % 100),
+            3 => format!("#{i} [builder 3/7] RUN pip install -r requirements.txt  {}.{}s\n", i % 60, i % 10),
+            4 => format!("\rDownloading [=========>          ] {}/{} MB", i % 500, 500),
+            _ => format!("   Finished `dev` profile [unoptimized + debuginfo] target(s) in {}.{}s\n", i % 60, i % 100),
+        };
+        log.extend_from_slice(line.as_bytes());
+        if i % 3000 == 0 {
+            log.extend_from_slice(format!("GITHUB_TOKEN={token}\n").as_bytes());
+        }
+        i += 1;
+    }
+    let mut r = StreamRedactor::new(Arc::clone(&shared));
+    let mut out = Vec::with_capacity(1 << 20);
+    let started = Instant::now();
+    for chunk in log.chunks(64 * 1024) {
+        r.push(chunk, &mut out);
+        out.clear();
+    }
+    r.finish(&mut out);
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{} MB in {:.3}s: {:.0} MB/s ({} automaton states)",
+        log.len() >> 20,
+        secs,
+        (log.len() as f64 / (1 << 20) as f64) / secs,
+        shared.state_count()
+    );
+}

@@ -37,7 +37,13 @@ const NONE: u32 = u32::MAX;
 
 #[derive(Debug)]
 pub struct Automaton {
-    root: Vec<u32>,
+    /// Full 256-entry rows for the root and the states one byte deep,
+    /// where ordinary text spends nearly all its time.
+    dense: Vec<u32>,
+    /// Per state: offset of its dense row, or NONE.
+    dense_row: Vec<u32>,
+    /// Per state: whether a needle or anchor ends here.
+    interesting: Vec<bool>,
     /// Transitions of state `s` are `trans_*[trans_start[s]..trans_start[s + 1]]`.
     trans_start: Vec<u32>,
     trans_bytes: Vec<u8>,
@@ -152,6 +158,18 @@ impl Automaton {
             let upper = b.to_ascii_uppercase();
             root[upper as usize] = c;
         }
+        let mut dense = root.clone();
+        let mut dense_row = vec![NONE; n];
+        dense_row[0] = 0;
+        for &(_, c) in &children[0] {
+            let c = c as usize;
+            dense_row[c] = dense.len() as u32;
+            for byte in 0..=255u8 {
+                let next =
+                    child(&children, c, byte.to_ascii_lowercase()).unwrap_or(root[byte as usize]);
+                dense.push(next);
+            }
+        }
         let mut trans_start = Vec::with_capacity(n + 1);
         let mut trans_bytes = Vec::new();
         let mut trans_next = Vec::new();
@@ -165,7 +183,7 @@ impl Automaton {
         trans_start.push(trans_bytes.len() as u32);
 
         let mut anchors = Vec::new();
-        let anchor = anchor_info
+        let anchor: Vec<u32> = anchor_info
             .into_iter()
             .map(|a| match a {
                 Some(info) => {
@@ -175,8 +193,13 @@ impl Automaton {
                 None => NONE,
             })
             .collect();
+        let interesting = (0..n)
+            .map(|s| match_len[s] > 0 || anchor[s] != NONE)
+            .collect();
         Automaton {
-            root,
+            dense,
+            dense_row,
+            interesting,
             trans_start,
             trans_bytes,
             trans_next,
@@ -197,10 +220,11 @@ impl Automaton {
     pub fn step(&self, mut state: u32, byte: u8) -> u32 {
         let b = byte.to_ascii_lowercase();
         loop {
-            if state == 0 {
-                return self.root[byte as usize];
-            }
             let s = state as usize;
+            let row = self.dense_row[s];
+            if row != NONE {
+                return self.dense[row as usize + byte as usize];
+            }
             let lo = self.trans_start[s] as usize;
             let hi = self.trans_start[s + 1] as usize;
             let bytes = &self.trans_bytes[lo..hi];
@@ -214,6 +238,12 @@ impl Automaton {
             }
             state = self.fail[s];
         }
+    }
+
+    /// Whether a needle or an anchor ends in this state.
+    #[inline]
+    pub fn is_interesting(&self, state: u32) -> bool {
+        self.interesting[state as usize]
     }
 
     /// Length of the longest input suffix that is a prefix of a pattern.

@@ -293,12 +293,20 @@ impl StreamRedactor {
         let from = self.buf.len();
         self.buf.extend_from_slice(input);
         let mut compiled = Arc::clone(&self.compiled);
-        for i in from..self.buf.len() {
+        let mut i = from;
+        while i < self.buf.len() {
+            if self.line == LineMode::Normal && self.escape == Escape::Ground {
+                i = self.plain_run(&compiled.automaton, i);
+                if i == self.buf.len() {
+                    break;
+                }
+            }
             let b = self.buf[i];
             let p = self.base + i as u64;
             if self.byte(&compiled, b, p) {
                 compiled = Arc::clone(&self.compiled);
             }
+            i += 1;
         }
         let safe = self.safe_end();
         let line_target = safe.min(self.last_newline_end.max(self.emitted));
@@ -351,6 +359,33 @@ impl StreamRedactor {
             self.compiled = compiled;
             self.state = Automaton::START;
         }
+    }
+
+    /// The hot loop: steps the automaton over ordinary bytes and stops,
+    /// without consuming it, at the first byte that needs more (an escape,
+    /// a newline, a needle or anchor ending, a rule to decide).
+    #[inline]
+    fn plain_run(&mut self, ac: &Automaton, mut i: usize) -> usize {
+        let buf = &self.buf;
+        let mut state = self.state;
+        let mut visible = self.visible;
+        let last_plain = self.next_decide.saturating_sub(1);
+        while i < buf.len() {
+            let b = buf[i];
+            if b == 0x1b || b == b'\n' || visible >= last_plain {
+                break;
+            }
+            let next = ac.step(state, b);
+            if ac.is_interesting(next) {
+                break;
+            }
+            state = next;
+            visible += 1;
+            i += 1;
+        }
+        self.state = state;
+        self.visible = visible;
+        i
     }
 
     /// Processes one raw byte; returns true when the automaton changed.
