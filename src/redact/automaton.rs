@@ -40,8 +40,8 @@ pub struct Automaton {
     /// Full 256-entry rows for the root and the states one byte deep,
     /// where ordinary text spends nearly all its time.
     dense: Vec<u32>,
-    /// Per state: offset of its dense row, or NONE.
-    dense_row: Vec<u32>,
+    /// States `0..=dense_states` have dense rows, at `state * 256`.
+    dense_states: u32,
     /// Per state: whether a needle or anchor ends here.
     interesting: Vec<bool>,
     /// Transitions of state `s` are `trans_*[trans_start[s]..trans_start[s + 1]]`.
@@ -103,7 +103,35 @@ impl Automaton {
             }
         }
 
+        // Number states in breadth-first order: the root and the states
+        // one byte deep come first, so their dense rows are found by
+        // multiplying, not by a lookup on the hot path.
         let n = children.len();
+        let mut order = Vec::with_capacity(n);
+        order.push(0usize);
+        let mut qi = 0;
+        while qi < order.len() {
+            let s = order[qi];
+            order.extend(children[s].iter().map(|&(_, c)| c as usize));
+            qi += 1;
+        }
+        let mut new_id = vec![0u32; n];
+        for (new, &old) in order.iter().enumerate() {
+            new_id[old] = new as u32;
+        }
+        let children: Vec<Vec<(u8, u32)>> = order
+            .iter()
+            .map(|&old| {
+                children[old]
+                    .iter()
+                    .map(|&(b, c)| (b, new_id[c as usize]))
+                    .collect()
+            })
+            .collect();
+        let own_match: Vec<(u32, u32)> = order.iter().map(|&old| own_match[old]).collect();
+        let own_anchor: Vec<Option<AnchorInfo>> =
+            order.iter().map(|&old| own_anchor[old]).collect();
+        let depth: Vec<u32> = order.iter().map(|&old| depth[old]).collect();
         let mut fail = vec![0u32; n];
         let mut match_len = vec![0u32; n];
         let mut match_label = vec![NONE; n];
@@ -159,11 +187,8 @@ impl Automaton {
             root[upper as usize] = c;
         }
         let mut dense = root.clone();
-        let mut dense_row = vec![NONE; n];
-        dense_row[0] = 0;
-        for &(_, c) in &children[0] {
-            let c = c as usize;
-            dense_row[c] = dense.len() as u32;
+        let dense_states = children[0].len() as u32;
+        for c in 1..=dense_states as usize {
             for byte in 0..=255u8 {
                 let next =
                     child(&children, c, byte.to_ascii_lowercase()).unwrap_or(root[byte as usize]);
@@ -198,7 +223,7 @@ impl Automaton {
             .collect();
         Automaton {
             dense,
-            dense_row,
+            dense_states,
             interesting,
             trans_start,
             trans_bytes,
@@ -221,9 +246,8 @@ impl Automaton {
         let b = byte.to_ascii_lowercase();
         loop {
             let s = state as usize;
-            let row = self.dense_row[s];
-            if row != NONE {
-                return self.dense[row as usize + byte as usize];
+            if state <= self.dense_states {
+                return self.dense[(s << 8) | byte as usize];
             }
             let lo = self.trans_start[s] as usize;
             let hi = self.trans_start[s + 1] as usize;
