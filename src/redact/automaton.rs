@@ -241,14 +241,22 @@ impl Automaton {
     pub const START: u32 = 0;
 
     /// The state after reading `byte` in `state`.
-    #[inline]
-    pub fn step(&self, mut state: u32, byte: u8) -> u32 {
+    #[inline(always)]
+    pub fn step(&self, state: u32, byte: u8) -> u32 {
+        if state <= self.dense_states {
+            return self.dense[((state as usize) << 8) | byte as usize];
+        }
+        self.step_sparse(state, byte)
+    }
+
+    #[inline(never)]
+    fn step_sparse(&self, mut state: u32, byte: u8) -> u32 {
         let b = byte.to_ascii_lowercase();
         loop {
-            let s = state as usize;
             if state <= self.dense_states {
-                return self.dense[(s << 8) | byte as usize];
+                return self.dense[((state as usize) << 8) | byte as usize];
             }
+            let s = state as usize;
             let lo = self.trans_start[s] as usize;
             let hi = self.trans_start[s + 1] as usize;
             let bytes = &self.trans_bytes[lo..hi];
@@ -265,7 +273,7 @@ impl Automaton {
     }
 
     /// Whether a needle or an anchor ends in this state.
-    #[inline]
+    #[inline(always)]
     pub fn is_interesting(&self, state: u32) -> bool {
         self.interesting[state as usize]
     }
