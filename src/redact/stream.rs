@@ -13,7 +13,7 @@ use super::automaton::{Automaton, Pattern};
 use super::encodings::needles_for;
 use super::patterns::{anchor_patterns, select_rules, RuleSelection};
 use super::values::KnownValue;
-use crate::engine::Engine;
+use crate::engine::{Engine, INLINE_ALLOW_MARKERS};
 use crate::rules::RuleSet;
 
 /// The in-band command that registers a value to mask.
@@ -568,6 +568,15 @@ impl StreamRedactor {
         }
         let kw_start = self.hay_map.partition_point(|&r| r < anchor.keyword_start);
         let kw_end = self.hay_map.partition_point(|&r| r < anchor.keyword_end);
+        // Inline allow markers exempt a line of a source file from a scan;
+        // in a stream they would let any printed line exempt itself.
+        for marker in INLINE_ALLOW_MARKERS {
+            let mut from = 0;
+            while let Some(at) = memchr::memmem::find(&self.hay[from..], marker) {
+                self.hay[from + at] = 0;
+                from += at + 1;
+            }
+        }
         let found = engine.scan(&self.hay, None);
         for m in found {
             if !(m.start < kw_end && kw_start < m.end) || m.secret_end <= m.secret_start {
@@ -931,6 +940,17 @@ mod tests {
         let s = shared(&[]);
         let input = b"::add-ma\n::warning::x\n:: add-mask::y\n::";
         assert_eq!(redact_all(&s, input), input);
+    }
+
+    #[test]
+    fn inline_allow_markers_do_not_exempt_a_stream() {
+        let token = make_github_style_token("ghp_", "aBcDeFgHiJkLmNoPqRsTuVwXyZ0123");
+        let s = shared(&[]);
+        let input = format!("t={token} # gitleaks:allow\n");
+        assert_eq!(
+            redact_all(&s, input.as_bytes()),
+            b"t=*** # gitleaks:allow\n"
+        );
     }
 
     #[test]
