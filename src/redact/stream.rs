@@ -946,10 +946,10 @@ mod tests {
     fn inline_allow_markers_do_not_exempt_a_stream() {
         let token = make_github_style_token("ghp_", "aBcDeFgHiJkLmNoPqRsTuVwXyZ0123");
         let s = shared(&[]);
-        let input = format!("t={token} # gitleaks:allow\n");
+        let input = format!("leakscrub:allow gitleaks:allow t={token}\n");
         assert_eq!(
             redact_all(&s, input.as_bytes()),
-            b"t=*** # gitleaks:allow\n"
+            b"leakscrub:allow gitleaks:allow t=***\n"
         );
     }
 
