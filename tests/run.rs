@@ -241,3 +241,29 @@ fn fail_on_match_with_a_clean_exit() {
     let (_, _, code) = run_sh(&["--fail-on-match"], "echo fine");
     assert_eq!(code, 0);
 }
+
+#[test]
+fn progress_bar_redrawn_faster_than_the_flush_delay_still_shows() {
+    let mut child = StdCommand::cargo_bin("leakscrub")
+        .unwrap()
+        .args(["run", "--flush-ms", "100", "--", "sh", "-c"])
+        .arg("i=0; while [ $i -lt 80 ]; do printf '\\r%s%%' $i; sleep 0.03; i=$((i+1)); done; echo")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut buf = [0u8; 256];
+    let n = stdout.read(&mut buf).unwrap();
+    assert!(n > 0);
+    // Redraws go on for at least 2.4 s without a newline and never pause
+    // for the flush delay; the bar must show while it is being redrawn.
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_millis(1500),
+        "first output after {waited:?}"
+    );
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+}

@@ -56,7 +56,7 @@ pub mod values;
 
 use std::io::{self, Read, Write};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
@@ -84,7 +84,8 @@ enum Chunk {
 }
 
 /// Copies `input` to `output` through `redactor`. A reader thread feeds a
-/// channel; input silence of `flush_after` releases held partial lines.
+/// channel; a partial line held for `flush_after` is flushed up to what
+/// could still become a secret.
 /// Each emitted batch is written and flushed at once. On a read or write
 /// error nothing more is written (held bytes are never passed on raw).
 /// `warn` receives the redactor's messages.
@@ -107,23 +108,28 @@ where
         .context("starting the reader thread")?;
 
     let mut out = Vec::with_capacity(READ_SIZE + 1024);
-    let mut armed = false;
+    // When held bytes of a partial line must go out if nothing completes
+    // them: `flush_after` from when they were first held, so a progress
+    // bar redrawn faster than that still shows.
+    let mut deadline: Option<Instant> = None;
     loop {
-        let chunk = if armed {
-            match rx.recv_timeout(flush_after) {
-                Ok(c) => c,
-                Err(RecvTimeoutError::Timeout) => {
-                    armed = false;
-                    redactor.flush_partial(&mut out);
-                    if write_batch(output, &mut out)? == PumpEnd::OutputClosed {
-                        return Ok(PumpEnd::OutputClosed);
+        let chunk = match deadline {
+            Some(due) => {
+                let wait = due.saturating_duration_since(Instant::now());
+                match rx.recv_timeout(wait) {
+                    Ok(c) => c,
+                    Err(RecvTimeoutError::Timeout) => {
+                        deadline = None;
+                        redactor.flush_partial(&mut out);
+                        if write_batch(output, &mut out)? == PumpEnd::OutputClosed {
+                            return Ok(PumpEnd::OutputClosed);
+                        }
+                        continue;
                     }
-                    continue;
+                    Err(RecvTimeoutError::Disconnected) => Chunk::End,
                 }
-                Err(RecvTimeoutError::Disconnected) => Chunk::End,
             }
-        } else {
-            rx.recv().unwrap_or(Chunk::End)
+            None => rx.recv().unwrap_or(Chunk::End),
         };
         match chunk {
             Chunk::Data(data) => {
@@ -131,7 +137,11 @@ where
                 for w in redactor.take_warnings() {
                     warn(w);
                 }
-                armed = redactor.has_pending();
+                if !redactor.has_pending() {
+                    deadline = None;
+                } else if deadline.is_none() {
+                    deadline = Some(Instant::now() + flush_after);
+                }
                 if write_batch(output, &mut out)? == PumpEnd::OutputClosed {
                     return Ok(PumpEnd::OutputClosed);
                 }
