@@ -347,3 +347,37 @@ fn bash_xtrace_of_value_with_quote_space_and_dollar() {
         String::from_utf8_lossy(&out)
     );
 }
+
+#[test]
+fn config_rules_by_confidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("rules.toml");
+    std::fs::write(
+        &config,
+        r#"
+[[rules]]
+id = "team-token"
+description = "team token"
+regex = '''\b(tt_[a-z0-9]{12})\b'''
+keywords = ["tt_"]
+confidence = "high"
+
+[[rules]]
+id = "team-hint"
+description = "team hint"
+regex = '''\b(th_[a-z0-9]{12})\b'''
+keywords = ["th_"]
+confidence = "low"
+"#,
+    )
+    .unwrap();
+    let c = config.to_str().unwrap();
+    let input = b"a tt_q8w7e6r5t4y3 b th_q8w7e6r5t4y3 c\n";
+    let (out, _, _) = output_of(&["--config", c], input);
+    assert_eq!(out, b"a *** b th_q8w7e6r5t4y3 c\n");
+    let (out, _, _) = output_of(&["--config", c, "--rules", "all"], input);
+    assert_eq!(out, b"a *** b *** c\n");
+    let (_, err, code) = output_of(&["--config", "/nonexistent/rules.toml"], input);
+    assert_eq!(code, 2);
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

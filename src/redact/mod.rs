@@ -35,17 +35,28 @@
 //! copied to the output even from inside a masked secret. A `\r` is an
 //! ordinary byte, so `S\rXXXX` is masked like `S XXXX`.
 //!
-//! Output is line-buffered: completed lines go out at their newline, a
-//! partial line waits for its newline, for a timed flush
-//! ([`stream::StreamRedactor::flush_partial`], which writes up to the safe
-//! point), or until it grows past a bound. Held bytes are bounded by the
-//! longest needle, the largest rule reach and that bound, so memory is
+//! Output is line-buffered: completed lines go out at their newline; a
+//! partial line (a prompt, a progress bar redrawn with `\r`) waits for its
+//! newline, for the timed flush ([`stream::StreamRedactor::flush_partial`],
+//! which writes up to the safe point, `--flush-ms` after the bytes were
+//! first held), or until it grows past a bound. Held bytes are bounded by
+//! the longest needle, the largest rule reach and that bound, so memory is
 //! bounded on a line of any length.
+//!
+//! `::add-mask::VALUE` lines are recognised at a line's start (the start
+//! is held while it could still become one), never written, and register
+//! VALUE for every stream of the run from the next byte on.
+//!
+//! Matching is ASCII case-insensitive (case variants of a value are masked
+//! too: more masking, never less). Inline allow markers
+//! (`gitleaks:allow`...) exempt lines of a scanned file, not of a stream.
 //!
 //! Limits: a rule whose secret begins before its keyword can only be
 //! masked from the held region on (no default rule does this); a
 //! multi-line match longer than [`patterns::MULTI_LINE_REACH_CAP`] is not
-//! masked; OSC strings (hyperlinks, titles) are matched as ordinary text.
+//! masked, and a multi-line rule holds output until its reach is read or
+//! input ends; OSC strings (hyperlinks, titles) are matched as ordinary
+//! text; a line dropped as `::add-mask::` joins its neighbours.
 
 pub mod ansi;
 pub mod automaton;
