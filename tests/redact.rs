@@ -218,7 +218,6 @@ fn unknown_flag_is_a_usage_error() {
 // Known values from the environment and files.
 
 #[test]
-#[ignore = "needs values"]
 fn value_env_is_masked() {
     let out = redact()
         .args(["--value-env", "MY_VAL"])
@@ -230,7 +229,6 @@ fn value_env_is_masked() {
 }
 
 #[test]
-#[ignore = "needs values"]
 fn values_from_env_default_globs() {
     let out = redact()
         .env("DEPLOY_TOKEN", "tok-secret-22")
@@ -242,7 +240,6 @@ fn values_from_env_default_globs() {
 }
 
 #[test]
-#[ignore = "needs values"]
 fn short_env_value_warns_with_the_name_only() {
     let out = redact()
         .args(["--value-env", "SHORT_ONE"])
@@ -277,7 +274,6 @@ fn plain_value_is_a_needle() {
 }
 
 #[test]
-#[ignore = "needs encodings"]
 fn base64_of_printf_newline_at_every_length_mod_3() {
     for value in ["secret7", "secret78", "secret789"] {
         let mut line = value.as_bytes().to_vec();
@@ -297,7 +293,6 @@ fn base64_of_printf_newline_at_every_length_mod_3() {
 }
 
 #[test]
-#[ignore = "needs encodings"]
 fn base64_wrapped_at_76_columns() {
     let value = "k".repeat(40) + &"Q7x".repeat(40);
     let encoded = base64_of(value.as_bytes());
@@ -312,7 +307,6 @@ fn base64_wrapped_at_76_columns() {
 }
 
 #[test]
-#[ignore = "needs encodings"]
 fn hex_and_percent_encodings() {
     let value = "p@ss w0rd/1";
     let hex_lower: String = value.bytes().map(|b| format!("{b:02x}")).collect();
@@ -323,7 +317,6 @@ fn hex_and_percent_encodings() {
 }
 
 #[test]
-#[ignore = "needs encodings"]
 fn json_escaping() {
     let value = "a\"b\\c-secret";
     let text = b"{\"k\":\"a\\\"b\\\\c-secret\"}\n";
@@ -332,7 +325,6 @@ fn json_escaping() {
 }
 
 #[test]
-#[ignore = "needs encodings"]
 fn bash_xtrace_of_value_with_quote_space_and_dollar() {
     let value = "it's a $ecret";
     let trace = std::process::Command::new("bash")
