@@ -14,7 +14,7 @@ pub mod placeholder;
 use std::ops::Range;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use anyhow::{Context, Result};
 
 use crate::rules::{Rule, RuleSet};
@@ -71,6 +71,7 @@ impl KeywordPrefilter {
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&keywords)
             .context("building the keyword automaton")?;
         Ok(Some(KeywordPrefilter {
