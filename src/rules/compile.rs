@@ -121,8 +121,14 @@ impl RuleSet {
     }
 }
 
+/// Patterns run with ASCII semantics for `\w`, `\s`, `\b`, `\d` and
+/// `(?i)`, as in gitleaks' Go regexes: secrets are ASCII, and Unicode
+/// classes make every regex several times larger to compile and keep the
+/// lazy DFA from handling `\b` on non-ASCII text. A pattern that needs
+/// Unicode opts in with `(?u:...)`.
 pub fn build_regex(pattern: &str) -> Result<Regex> {
     regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
         .build()
@@ -250,6 +256,17 @@ mod tests {
         s.secret_group = Some(3);
         let err = compile_rule(&s, "x").unwrap_err().to_string();
         assert!(err.contains("secret_group 3"), "{err}");
+    }
+
+    #[test]
+    fn classes_are_ascii_unless_a_pattern_opts_in() {
+        let r = build_regex(r"^\w+$").unwrap();
+        assert!(r.is_match(b"abc_123"));
+        assert!(!r.is_match("caf\u{e9}".as_bytes()));
+        let r = build_regex(r"(?u:^\w+$)").unwrap();
+        assert!(r.is_match("caf\u{e9}".as_bytes()));
+        let r = build_regex("p\u{e4}sswort=(x)").unwrap();
+        assert!(r.is_match("p\u{e4}sswort=x".as_bytes()));
     }
 
     #[test]
