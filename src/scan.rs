@@ -196,11 +196,16 @@ impl BlobSink for Scanner {
         }
         let rules = &self.engine.rules().rules;
         let mut found = Vec::with_capacity(raw.len());
+        // In offset order, each position is counted from the previous one.
+        raw.sort_by_key(|m| m.secret_start);
+        let mut last = (0, chunk.position(0));
         for m in raw {
             let rule = &rules[m.rule];
             let secret = chunk.data[m.secret_start..m.secret_end].to_vec();
-            let (line, column) = chunk.position(m.secret_start);
-            let (end_line, end_column) = chunk.position(m.secret_end);
+            let (line, column) = chunk.position_from(last.0, last.1, m.secret_start);
+            last = (m.secret_start, (line, column));
+            let (end_line, end_column) =
+                chunk.position_from(m.secret_start, (line, column), m.secret_end);
             found.push(Finding {
                 rule: rule.id.clone(),
                 description: rule.description.clone(),

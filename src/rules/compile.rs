@@ -146,7 +146,10 @@ fn first_line(s: &str) -> String {
 
 /// The longest match a pattern can produce, in bytes, if bounded.
 fn max_match_len(pattern: &str) -> Option<usize> {
+    // Parsed as `build_regex` compiles it: with Unicode classes a `(?i)k`
+    // would count the 3-byte Kelvin sign and inflate every window.
     let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
         .utf8(false)
         .build()
         .parse(pattern)
