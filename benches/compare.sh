@@ -101,7 +101,7 @@ for ((r = 1; r <= runs; r++)); do
   for ((i = 0; i < n; i++)); do
     t=${tools[$(((i + r) % n))]}
     status=0
-    /usr/bin/time -f '%e %M' -o "$tmp/one" bash -c "${cmd[$t]} >/dev/null 2>\"\$1\"" _ "$tmp/err" || status=$?
+    /usr/bin/time -f '%e %M %U %S' -o "$tmp/one" bash -c "${cmd[$t]} >/dev/null 2>\"\$1\"" _ "$tmp/err" || status=$?
     if [[ "${ok_status[$t]}" != *" $status "* ]]; then
       echo "warning: $t exited with status $status (timing kept): $(head -c 300 "$tmp/err" | tr '\n' ' ')" >&2
     fi
@@ -111,15 +111,19 @@ done
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
-printf '\n%-11s %10s %10s %12s\n' tool "median s" "MB/s" "peak RSS MB"
+# CPU seconds (user + system) tell the work done even when other load on
+# the machine stretches wall times.
+printf '\n%-11s %10s %10s %12s %10s\n' tool "median s" "MB/s" "peak RSS MB" "CPU s"
 declare -A secs
 for t in "${tools[@]}"; do
   s=$(cut -d' ' -f1 "$tmp/$t" | median)
   rss=$(cut -d' ' -f2 "$tmp/$t" | sort -g | tail -n 1)
+  cpu=$(awk '{print $3 + $4}' "$tmp/$t" | median)
   secs[$t]=$s
-  awk -v t="$t" -v s="$s" -v b="$bytes" -v m="$rss" \
-    'BEGIN {printf "%-11s %10.3f %10.1f %12.1f\n", t, s, (s > 0 ? b / 1e6 / s : 0), m / 1024}'
+  awk -v t="$t" -v s="$s" -v b="$bytes" -v m="$rss" -v c="$cpu" \
+    'BEGIN {printf "%-11s %10.3f %10.1f %12.1f %10.2f\n", t, s, (s > 0 ? b / 1e6 / s : 0), m / 1024, c}'
 done
+echo "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 echo
 for t in "${tools[@]}"; do
   [ "$t" = leakscrub ] && continue
