@@ -188,6 +188,48 @@ impl BlobSink for Scanner {
     }
 
     fn chunk(&self, prov: &Provenance, chunk: Chunk<'_>) {
+        self.scan_chunk(prov, &chunk, &|offset| chunk.position(offset), false);
+    }
+
+    fn chunk_mapped(
+        &self,
+        prov: &Provenance,
+        chunk: Chunk<'_>,
+        position: &dyn Fn(usize) -> (u64, u64),
+    ) {
+        self.scan_chunk(prov, &chunk, position, true);
+    }
+
+    fn finished(&self, _prov: &Provenance, bytes: u64) {
+        self.files.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.update_progress();
+    }
+
+    fn skipped(&self, _input: &str, reason: SkipReason) {
+        if let Ok(mut s) = self.skipped.lock() {
+            *s.entry(reason).or_insert(0) += 1;
+        }
+    }
+
+    fn error(&self, message: String) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        self.report_line(&message);
+    }
+}
+
+impl Scanner {
+    /// Matches one chunk; `position` gives (line, column) of a byte offset.
+    /// When the chunk's bytes were rewritten (`mapped`), the end position is
+    /// taken just after the secret's last byte: the byte that follows it in
+    /// the chunk may come from much later in the input.
+    fn scan_chunk(
+        &self,
+        prov: &Provenance,
+        chunk: &Chunk<'_>,
+        position: &dyn Fn(usize) -> (u64, u64),
+        mapped: bool,
+    ) {
         let mut raw = Vec::new();
         self.engine
             .scan_into(chunk.data, Some(&prov.path), chunk.keep.clone(), &mut raw);
@@ -196,16 +238,30 @@ impl BlobSink for Scanner {
         }
         let rules = &self.engine.rules().rules;
         let mut found = Vec::with_capacity(raw.len());
-        // In offset order, each position is counted from the previous one.
+        // In offset order, each position of an unmapped chunk is counted
+        // from the previous one: counting from the chunk's start for every
+        // finding is quadratic in a busy chunk.
         raw.sort_by_key(|m| m.secret_start);
         let mut last = (0, chunk.position(0));
         for m in raw {
             let rule = &rules[m.rule];
             let secret = chunk.data[m.secret_start..m.secret_end].to_vec();
-            let (line, column) = chunk.position_from(last.0, last.1, m.secret_start);
-            last = (m.secret_start, (line, column));
-            let (end_line, end_column) =
-                chunk.position_from(m.secret_start, (line, column), m.secret_end);
+            let (line, column, end_line, end_column) = if mapped {
+                let (line, column) = position(m.secret_start);
+                let (end_line, end_column) = if m.secret_end > m.secret_start {
+                    let (l, c) = position(m.secret_end - 1);
+                    (l, c + 1)
+                } else {
+                    position(m.secret_end)
+                };
+                (line, column, end_line, end_column)
+            } else {
+                let (line, column) = chunk.position_from(last.0, last.1, m.secret_start);
+                last = (m.secret_start, (line, column));
+                let (end_line, end_column) =
+                    chunk.position_from(m.secret_start, (line, column), m.secret_end);
+                (line, column, end_line, end_column)
+            };
             found.push(Finding {
                 rule: rule.id.clone(),
                 description: rule.description.clone(),
@@ -230,23 +286,6 @@ impl BlobSink for Scanner {
         if let Ok(mut all) = self.findings.lock() {
             all.extend(found);
         }
-    }
-
-    fn finished(&self, _prov: &Provenance, bytes: u64) {
-        self.files.fetch_add(1, Ordering::Relaxed);
-        self.bytes.fetch_add(bytes, Ordering::Relaxed);
-        self.update_progress();
-    }
-
-    fn skipped(&self, _input: &str, reason: SkipReason) {
-        if let Ok(mut s) = self.skipped.lock() {
-            *s.entry(reason).or_insert(0) += 1;
-        }
-    }
-
-    fn error(&self, message: String) {
-        self.errors.fetch_add(1, Ordering::Relaxed);
-        self.report_line(&message);
     }
 }
 

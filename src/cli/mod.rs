@@ -1,9 +1,12 @@
 //! The command line: every flag is defined and documented here, in one
 //! place; each subcommand's behaviour lives in its own module.
 
+pub mod redact_cmd;
 pub mod rules_cmd;
+pub mod run_cmd;
 pub mod scan;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -35,12 +38,85 @@ pub enum Command {
     /// Inspect, validate and self-test rule files.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Copy stdin to stdout with secrets replaced.
+    Redact(RedactArgs),
+    /// Run a command, redact its stdout and stderr, keep its exit code.
+    Run(RunArgs),
+}
+
+/// The environment variable globs `--values-from-env` reads by default.
+pub const DEFAULT_VALUE_ENV_GLOBS: &str =
+    "*TOKEN*,*SECRET*,*PASSWORD*,*PASSWD*,*_KEY,*CREDENTIAL*,*PRIVATE*";
+
+#[derive(Debug, Args)]
+pub struct RedactArgs {
+    #[command(flatten)]
+    pub options: RedactOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub options: RedactOptions,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+/// Options `redact` and `run` share.
+#[derive(Debug, Args, Clone)]
+pub struct RedactOptions {
+    /// Mask the value of this environment variable (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub value_env: Vec<String>,
+    /// Mask the values of environment variables whose names match these
+    /// comma-separated globs; an empty list reads none.
+    #[arg(long, value_name = "GLOB,...", default_value = DEFAULT_VALUE_ENV_GLOBS)]
+    pub values_from_env: String,
+    /// Mask each line of FILE (a multi-line value as a JSON string per line).
+    #[arg(long, value_name = "FILE")]
+    pub values_file: Vec<PathBuf>,
+    /// Pattern rules applied: high (distinctive prefix or checksum), all,
+    /// or none (known values only).
+    #[arg(long, value_enum, default_value_t = RuleChoice::High)]
+    pub rules: RuleChoice,
+    /// Values shorter than this many bytes are not registered (with a
+    /// warning naming the variable).
+    #[arg(long, default_value_t = 6, value_name = "N")]
+    pub min_length: usize,
+    /// What a secret becomes; `{rule}` and `{name}` are replaced by the
+    /// rule id or value name.
+    #[arg(long, default_value = "***", value_name = "TEMPLATE")]
+    pub replacement: String,
+    /// Write a partial line (a prompt) after this many milliseconds of
+    /// input silence, except what could still become a secret.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub flush_ms: u64,
+    /// Write a JSON summary (counts per rule and value name, never values).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Exit 1 when anything was masked.
+    #[arg(long)]
+    pub fail_on_match: bool,
+    /// Rule config (leakscrub or gitleaks TOML), as for `scan`.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuleChoice {
+    High,
+    All,
+    None,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ScanCommand {
     /// Files and folders (.gitignore-aware).
     Dir(DirArgs),
+    /// Saved build logs and GitHub Actions log archives (ANSI- and
+    /// timestamp-aware).
+    Log(LogArgs),
 }
 
 #[derive(Debug, Args)]
@@ -57,6 +133,26 @@ pub struct DirArgs {
     /// Follow symbolic links while walking.
     #[arg(long)]
     pub follow_links: bool,
+    #[command(flatten)]
+    pub common: ScanOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Log files, GitHub Actions log archives (.zip, detected by content),
+    /// or `-` for standard input [default: -]. Colour and cursor escape
+    /// sequences, CI timestamps and GitLab section markers are removed
+    /// before matching; findings keep the line and column of the input.
+    #[arg(value_name = "FILE")]
+    pub inputs: Vec<String>,
+    /// Largest uncompressed size of one log inside an archive (e.g. 100MB);
+    /// a larger member is reported as an error and not read.
+    #[arg(long, default_value = "512MB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_member_size: u64,
+    /// Largest total uncompressed size read from one archive; what lies
+    /// beyond is reported as an error and not read (zip bombs).
+    #[arg(long, default_value = "2GB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_archive_size: u64,
     #[command(flatten)]
     pub common: ScanOptions,
 }
@@ -155,7 +251,10 @@ pub fn run() -> i32 {
     };
     let result = match cli.command {
         Command::Scan(ScanCommand::Dir(args)) => scan::dir(args),
+        Command::Scan(ScanCommand::Log(args)) => scan::log(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),
+        Command::Redact(args) => redact_cmd::run(args),
+        Command::Run(args) => run_cmd::run(args),
     };
     match result {
         Ok(code) => code,

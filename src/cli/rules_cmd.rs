@@ -157,6 +157,7 @@ pub fn test_examples(set: &RuleSet) -> Vec<ExampleFailure> {
 fn example_path(rule: &crate::rules::Rule) -> Option<String> {
     let re = rule.path.as_ref()?;
     let candidates = [
+        "Dockerfile",
         "config/.env",
         ".env",
         "main.tf",

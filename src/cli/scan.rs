@@ -8,13 +8,14 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use super::{ColorChoice, DirArgs, ScanOptions, EXIT_ERROR};
+use super::{ColorChoice, DirArgs, LogArgs, ScanOptions, EXIT_ERROR};
 use crate::engine::Engine;
 use crate::filters::{Suppressions, IGNORE_FILE};
 use crate::report::{write_report, Format, ReportContext};
 use crate::rules::{load_rule_set, LoadOptions};
 use crate::scan::Scanner;
 use crate::sources::fs::{scan_paths, FsOptions};
+use crate::sources::log::{scan_logs, LogOptions, STDIN_NAME};
 
 /// Config files picked up from the scanned folder when `--config` is absent.
 const AUTO_CONFIGS: &[&str] = &[".leakscrub.toml", ".gitleaks.toml"];
@@ -36,6 +37,33 @@ pub fn dir(args: DirArgs) -> Result<i32> {
     let config_dir = paths.iter().find(|p| p.is_dir()).cloned();
     run_scan(&args.common, &roots, config_dir.as_deref(), |scanner| {
         scan_paths(&paths, &fs_opts, scanner)
+    })
+}
+
+pub fn log(args: LogArgs) -> Result<i32> {
+    let inputs = if args.inputs.is_empty() {
+        vec!["-".to_string()]
+    } else {
+        args.inputs.clone()
+    };
+    let log_opts = LogOptions {
+        max_member_size: args.max_member_size,
+        max_archive_size: args.max_archive_size,
+        threads: threads(&args.common),
+        ..LogOptions::default()
+    };
+    let roots: Vec<String> = inputs
+        .iter()
+        .map(|i| {
+            if i == "-" {
+                STDIN_NAME.to_string()
+            } else {
+                i.clone()
+            }
+        })
+        .collect();
+    run_scan(&args.common, &roots, None, |scanner| {
+        scan_logs(&inputs, &log_opts, scanner)
     })
 }
 
@@ -92,6 +120,7 @@ where
     let scanner = Scanner::new(Arc::clone(&engine), opts.quiet, show_progress);
     source(&scanner);
     let (mut findings, summary) = scanner.finish();
+    crate::filters::overlap::drop_shadowed(&mut findings);
     let suppressed = suppress.apply(&mut findings);
 
     let color = match opts.color {

@@ -319,7 +319,9 @@ impl Engine {
                 return None;
             }
         }
-        if !rule.skip_placeholder_filter && placeholder::is_placeholder(secret, rule.confidence) {
+        if !rule.skip_placeholder_filter
+            && placeholder::is_placeholder_at(secret, rule.confidence, path)
+        {
             return None;
         }
         Some(RawMatch {

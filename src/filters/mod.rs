@@ -1,6 +1,8 @@
 //! Filters between findings and reports: suppress what the team already
 //! knows about, by fingerprint, from a baseline report or an ignore file.
 
+pub mod overlap;
+
 use std::collections::HashSet;
 use std::path::Path;
 

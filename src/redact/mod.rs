@@ -1,5 +1,210 @@
 //! The streaming redactor: replaces secrets in a byte stream as it flows,
 //! sharing the scanner's compiled rule set.
+//!
+//! # Why it never leaks
+//!
+//! Every known value and each of its encodings (see [`encodings`]) is a
+//! *needle*; every keyword of the selected rules is an *anchor*. All of
+//! them go into one byte-level Aho-Corasick automaton ([`automaton`]),
+//! which is fed the stream one byte at a time and keeps its state across
+//! reads, so where the stream is split never matters to matching.
+//!
+//! The redactor ([`stream::StreamRedactor`]) only ever writes bytes before
+//! its *safe point*, the minimum of:
+//!
+//! - the start of the longest suffix read so far that is a prefix of some
+//!   needle or anchor (the automaton state's depth): any needle occurrence
+//!   that is not complete yet starts inside it;
+//! - the start of the keyword of every anchor whose rules are undecided. A
+//!   rule is decided once `max_len + 1` bytes from its keyword have been
+//!   read (its match must end by then; one byte more settles `\b` and `$`),
+//!   or at the line's end for a rule whose regex cannot match a newline,
+//!   or at the end of input. Then the rule's regex runs, through the
+//!   scanner's [`Engine`](crate::engine::Engine) with all its checks, on the
+//!   region around the keyword, and the secret of each match containing the
+//!   keyword is masked;
+//! - the start of an unfinished escape sequence, and of a line that is (or
+//!   may still become) an `::add-mask::` command.
+//!
+//! A needle match is masked as soon as its last byte is read; since its
+//! first byte was held (it was inside the pending prefix), no byte of it
+//! has been written. Overlapping masks are merged into their union, so a
+//! mask is written as one replacement whatever the order matches are found
+//! in. Matching sees the *visible* stream: CSI and other short ANSI escape
+//! sequences are transparent to the automaton and to the rules, and are
+//! copied to the output even from inside a masked secret. A `\r` is an
+//! ordinary byte, so `S\rXXXX` is masked like `S XXXX`.
+//!
+//! Output is line-buffered: completed lines go out at their newline; a
+//! partial line (a prompt, a progress bar redrawn with `\r`) waits for its
+//! newline, for the timed flush ([`stream::StreamRedactor::flush_partial`],
+//! which writes up to the safe point, `--flush-ms` after the bytes were
+//! first held), or until it grows past a bound. Held bytes are bounded by
+//! the longest needle, the largest rule reach and that bound, so memory is
+//! bounded on a line of any length.
+//!
+//! `::add-mask::VALUE` lines are recognised at a line's start (the start
+//! is held while it could still become one), never written, and register
+//! VALUE for every stream of the run from the next byte on.
+//!
+//! Matching is ASCII case-insensitive (case variants of a value are masked
+//! too: more masking, never less). Inline allow markers
+//! (`gitleaks:allow`...) exempt lines of a scanned file, not of a stream.
+//!
+//! Limits: a rule whose secret begins before its keyword can only be
+//! masked from the held region on (no default rule does this); a
+//! multi-line match longer than [`patterns::MULTI_LINE_REACH_CAP`] is not
+//! masked, and a multi-line rule holds output until its reach is read or
+//! input ends; OSC strings (hyperlinks, titles) are matched as ordinary
+//! text; a line dropped as `::add-mask::` joins its neighbours.
 
+pub mod ansi;
+pub mod automaton;
 pub mod encodings;
+pub mod patterns;
+pub mod stream;
 pub mod values;
+
+use std::io::{self, Read, Write};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+pub use patterns::RuleSelection;
+pub use stream::{redact_all, RedactConfig, Redaction, StreamRedactor};
+
+/// Size of one read from the input.
+const READ_SIZE: usize = 64 * 1024;
+/// Reads that may wait for the redactor before the reader blocks.
+const CHANNEL_DEPTH: usize = 16;
+
+/// How a pump ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PumpEnd {
+    /// The input ended and everything was written.
+    Finished,
+    /// The output was closed by its reader (`| head -1`): writing stopped.
+    OutputClosed,
+}
+
+enum Chunk {
+    Data(Vec<u8>),
+    End,
+    Failed(io::Error),
+}
+
+/// Copies `input` to `output` through `redactor`. A reader thread feeds a
+/// channel; a partial line held for `flush_after` is flushed up to what
+/// could still become a secret.
+/// Each emitted batch is written and flushed at once. On a read or write
+/// error nothing more is written (held bytes are never passed on raw).
+/// `warn` receives the redactor's messages.
+pub fn pump<R, W>(
+    input: R,
+    input_name: &str,
+    output: &mut W,
+    redactor: &mut StreamRedactor,
+    flush_after: Duration,
+    warn: &mut dyn FnMut(String),
+) -> Result<PumpEnd>
+where
+    R: Read + Send + 'static,
+    W: Write + ?Sized,
+{
+    let (tx, rx) = mpsc::sync_channel::<Chunk>(CHANNEL_DEPTH);
+    std::thread::Builder::new()
+        .name("leakscrub-reader".into())
+        .spawn(move || read_loop(input, tx))
+        .context("starting the reader thread")?;
+
+    let mut out = Vec::with_capacity(READ_SIZE + 1024);
+    // When held bytes of a partial line must go out if nothing completes
+    // them: `flush_after` from when they were first held, so a progress
+    // bar redrawn faster than that still shows.
+    let mut deadline: Option<Instant> = None;
+    loop {
+        let chunk = match deadline {
+            Some(due) => {
+                let wait = due.saturating_duration_since(Instant::now());
+                match rx.recv_timeout(wait) {
+                    Ok(c) => c,
+                    Err(RecvTimeoutError::Timeout) => {
+                        deadline = None;
+                        redactor.flush_partial(&mut out);
+                        if write_batch(output, &mut out)? == PumpEnd::OutputClosed {
+                            return Ok(PumpEnd::OutputClosed);
+                        }
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => Chunk::End,
+                }
+            }
+            None => rx.recv().unwrap_or(Chunk::End),
+        };
+        match chunk {
+            Chunk::Data(data) => {
+                redactor.push(&data, &mut out);
+                for w in redactor.take_warnings() {
+                    warn(w);
+                }
+                if !redactor.has_pending() {
+                    deadline = None;
+                } else if deadline.is_none() {
+                    deadline = Some(Instant::now() + flush_after);
+                }
+                if write_batch(output, &mut out)? == PumpEnd::OutputClosed {
+                    return Ok(PumpEnd::OutputClosed);
+                }
+            }
+            Chunk::End => {
+                redactor.finish(&mut out);
+                for w in redactor.take_warnings() {
+                    warn(w);
+                }
+                return write_batch(output, &mut out);
+            }
+            Chunk::Failed(e) => {
+                return Err(anyhow::Error::new(e).context(format!("reading {input_name}")));
+            }
+        }
+    }
+}
+
+fn read_loop<R: Read>(mut input: R, tx: mpsc::SyncSender<Chunk>) {
+    loop {
+        let mut buf = vec![0u8; READ_SIZE];
+        match input.read(&mut buf) {
+            Ok(0) => {
+                let _ = tx.send(Chunk::End);
+                return;
+            }
+            Ok(n) => {
+                buf.truncate(n);
+                // A closed receiver means the output is gone: dropping the
+                // input lets a writing child see a broken pipe.
+                if tx.send(Chunk::Data(buf)).is_err() {
+                    return;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let _ = tx.send(Chunk::Failed(e));
+                return;
+            }
+        }
+    }
+}
+
+fn write_batch<W: Write + ?Sized>(output: &mut W, out: &mut Vec<u8>) -> Result<PumpEnd> {
+    if out.is_empty() {
+        return Ok(PumpEnd::Finished);
+    }
+    let result = output.write_all(out).and_then(|()| output.flush());
+    out.clear();
+    match result {
+        Ok(()) => Ok(PumpEnd::Finished),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(PumpEnd::OutputClosed),
+        Err(e) => Err(anyhow::Error::new(e).context("writing the output")),
+    }
+}

@@ -1,8 +1,12 @@
 //! Reports: one module per output format. Every format receives the same
 //! findings and context; secrets are masked unless the context says reveal.
 
+pub mod csv;
+pub mod github;
 pub mod json;
 pub mod jsonl;
+pub mod junit;
+pub mod sarif;
 pub mod text;
 
 use std::io::{self, Write};
@@ -45,9 +49,101 @@ pub fn write_report(
         Format::Text => text::write(findings, ctx, out),
         Format::Json => json::write(findings, ctx, out),
         Format::Jsonl => jsonl::write(findings, ctx, out),
-        Format::Sarif | Format::Csv | Format::Junit | Format::Github => Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            format!("report format {format:?} is not available in this build"),
-        )),
+        Format::Sarif => sarif::write(findings, ctx, out),
+        Format::Csv => csv::write(findings, ctx, out),
+        Format::Junit => junit::write(findings, ctx, out),
+        Format::Github => github::write(findings, ctx, out),
+    }
+}
+
+/// Findings in one stable order (path, position, rule, provenance), so that
+/// two runs over the same input give byte-identical reports whatever the
+/// order the scanner threads finished in.
+pub(crate) fn sorted(findings: &[Finding]) -> Vec<&Finding> {
+    let mut v: Vec<&Finding> = findings.iter().collect();
+    v.sort_by(|a, b| {
+        (
+            &a.path,
+            a.line,
+            a.column,
+            &a.rule,
+            &a.commit,
+            &a.layer,
+            a.end_line,
+            a.end_column,
+        )
+            .cmp(&(
+                &b.path,
+                b.line,
+                b.column,
+                &b.rule,
+                &b.commit,
+                &b.layer,
+                b.end_line,
+                b.end_column,
+            ))
+    });
+    v
+}
+
+/// Report paths use `/` whatever the platform, so CI annotations and
+/// baselines match across runners.
+pub(crate) fn slash_path(path: &str) -> String {
+    path.replace('\\', "/")
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use crate::finding::{fingerprint, Finding};
+    use crate::rules::{Confidence, RuleSet};
+    use crate::scan::ScanSummary;
+
+    use super::ReportContext;
+
+    pub const TOKEN: &str = "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";
+
+    pub fn finding(path: &str, line: u64) -> Finding {
+        let line_text = format!("GITHUB_TOKEN={TOKEN}");
+        Finding {
+            rule: "github-pat".into(),
+            description: "GitHub personal access token (classic)".into(),
+            path: path.into(),
+            line,
+            end_line: line,
+            column: 14,
+            end_column: 54,
+            secret: TOKEN.as_bytes().to_vec(),
+            fingerprint: fingerprint("github-pat", path, TOKEN.as_bytes()),
+            entropy: 4.584,
+            confidence: Confidence::High,
+            commit: None,
+            author: None,
+            email: None,
+            date: None,
+            layer: None,
+            deleted: None,
+            line_text: line_text.into_bytes(),
+        }
+    }
+
+    pub fn render(
+        write: fn(&[Finding], &ReportContext<'_>, &mut dyn std::io::Write) -> std::io::Result<()>,
+        findings: &[Finding],
+        reveal: bool,
+    ) -> String {
+        let rules = RuleSet::default();
+        let summary = ScanSummary::default();
+        let roots = vec![".".to_string()];
+        let ctx = ReportContext {
+            reveal,
+            color: false,
+            rules: &rules,
+            summary: &summary,
+            roots: &roots,
+        };
+        let mut out = Vec::new();
+        let written = write(findings, &ctx, &mut out);
+        assert!(written.is_ok(), "report failed: {written:?}");
+        String::from_utf8(out).unwrap_or_default()
     }
 }

@@ -116,13 +116,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_load_and_compile() {
-        let set = load_rule_set(&LoadOptions::default()).unwrap();
-        let mut ids: Vec<_> = set.rules.iter().map(|r| r.id.as_str()).collect();
+    fn defaults_load_and_ids_are_unique_across_files() {
+        let mut ids: Vec<String> = default_files()
+            .unwrap()
+            .into_iter()
+            .flat_map(|(_, f)| f.rules.into_iter().map(|r| r.id))
+            .collect();
         let n = ids.len();
         ids.sort();
         ids.dedup();
-        assert_eq!(ids.len(), n, "duplicate rule ids in defaults");
+        assert_eq!(ids.len(), n, "duplicate rule ids in rules/*.toml");
+        assert_eq!(
+            load_rule_set(&LoadOptions::default()).unwrap().rules.len(),
+            n
+        );
     }
 
     #[test]

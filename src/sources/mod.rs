@@ -3,6 +3,7 @@
 //! [`BlobSink`] and reports what it skipped and what it could not read.
 
 pub mod fs;
+pub mod log;
 
 use std::io::{self, Read};
 use std::ops::Range;
@@ -105,6 +106,19 @@ pub trait BlobSink: Sync {
     /// The engine's required overlap between consecutive chunks.
     fn chunk_overlap(&self) -> usize;
     fn chunk(&self, prov: &Provenance, chunk: Chunk<'_>);
+    /// A chunk whose bytes were rewritten from the input before matching
+    /// (a build log without its escape sequences and timestamps):
+    /// `position` maps a byte offset of `chunk.data` to the input's 1-based
+    /// (line, column). Sinks that report no positions need not override it.
+    fn chunk_mapped(
+        &self,
+        prov: &Provenance,
+        chunk: Chunk<'_>,
+        position: &dyn Fn(usize) -> (u64, u64),
+    ) {
+        let _ = position;
+        self.chunk(prov, chunk);
+    }
     /// One whole input was read: `bytes` long.
     fn finished(&self, prov: &Provenance, bytes: u64);
     fn skipped(&self, input: &str, reason: SkipReason);

@@ -1,0 +1,128 @@
+//! When a generic rule and a provider rule find the same secret, report it
+//! once, under the more specific rule: `GITHUB_TOKEN=ghp_...` is a GitHub
+//! token, not a "generic secret assignment" as well.
+
+use crate::finding::Finding;
+
+/// Drops every finding that overlaps another finding of the same blob with
+/// a higher confidence, or with the same confidence and a strictly larger
+/// span. Findings must be sorted by path and position.
+pub fn drop_shadowed(findings: &mut Vec<Finding>) -> usize {
+    let n = findings.len();
+    let mut keep = vec![true; n];
+    let mut i = 0;
+    while i < n {
+        // Findings of one blob and one starting line region: compare each
+        // against the ones that start before it ends.
+        let mut j = i + 1;
+        while j < n
+            && same_blob(&findings[i], &findings[j])
+            && starts_before_end(&findings[j], &findings[i])
+        {
+            let (a, b) = (&findings[i], &findings[j]);
+            if overlaps(a, b) {
+                if shadows(a, b) {
+                    keep[j] = false;
+                } else if shadows(b, a) {
+                    keep[i] = false;
+                }
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    let mut it = keep.iter();
+    findings.retain(|_| *it.next().unwrap_or(&true));
+    n - findings.len()
+}
+
+fn same_blob(a: &Finding, b: &Finding) -> bool {
+    a.path == b.path && a.commit == b.commit && a.layer == b.layer
+}
+
+fn start(f: &Finding) -> (u64, u64) {
+    (f.line, f.column)
+}
+
+fn end(f: &Finding) -> (u64, u64) {
+    (f.end_line, f.end_column)
+}
+
+fn starts_before_end(later: &Finding, earlier: &Finding) -> bool {
+    start(later) < end(earlier)
+}
+
+fn overlaps(a: &Finding, b: &Finding) -> bool {
+    start(a) < end(b) && start(b) < end(a)
+}
+
+/// Does `a` make `b` redundant?
+fn shadows(a: &Finding, b: &Finding) -> bool {
+    if a.confidence != b.confidence {
+        return a.confidence > b.confidence;
+    }
+    let a_contains_b = start(a) <= start(b) && end(b) <= end(a);
+    a_contains_b && (start(a), end(a)) != (start(b), end(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::Confidence;
+
+    fn f(rule: &str, conf: Confidence, line: u64, col: u64, end_col: u64) -> Finding {
+        Finding {
+            rule: rule.into(),
+            description: String::new(),
+            path: "p".into(),
+            line,
+            end_line: line,
+            column: col,
+            end_column: end_col,
+            secret: vec![],
+            fingerprint: rule.into(),
+            entropy: 0.0,
+            confidence: conf,
+            commit: None,
+            author: None,
+            email: None,
+            date: None,
+            layer: None,
+            deleted: None,
+            line_text: vec![],
+        }
+    }
+
+    #[test]
+    fn generic_under_provider_is_dropped() {
+        let mut v = vec![
+            f("generic", Confidence::Low, 3, 14, 54),
+            f("github-pat", Confidence::High, 3, 14, 54),
+            f("other-line", Confidence::Low, 4, 1, 10),
+        ];
+        assert_eq!(drop_shadowed(&mut v), 1);
+        let rules: Vec<_> = v.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(rules, ["github-pat", "other-line"]);
+    }
+
+    #[test]
+    fn disjoint_and_equal_findings_stay() {
+        let mut v = vec![
+            f("a", Confidence::Low, 1, 1, 5),
+            f("b", Confidence::High, 1, 6, 9),
+            f("c", Confidence::Medium, 2, 1, 9),
+            f("d", Confidence::Medium, 2, 1, 9),
+        ];
+        assert_eq!(drop_shadowed(&mut v), 0);
+    }
+
+    #[test]
+    fn larger_span_of_same_confidence_wins() {
+        let mut v = vec![
+            f("pem", Confidence::High, 1, 1, 90),
+            f("inner", Confidence::High, 1, 20, 40),
+        ];
+        assert_eq!(drop_shadowed(&mut v), 1);
+        assert_eq!(v[0].rule, "pem");
+    }
+}

@@ -1,0 +1,984 @@
+//! The streaming core: bytes in, redacted bytes out, no I/O.
+//!
+//! See the module docs of [`crate::redact`] for why it never leaks.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Result;
+
+use super::ansi::{visible, Escape, Outcome, MAX_ESCAPE_LEN};
+use super::automaton::{Automaton, Pattern};
+use super::encodings::needles_for;
+use super::patterns::{anchor_patterns, select_rules, RuleSelection};
+use super::values::KnownValue;
+use crate::engine::{Engine, INLINE_ALLOW_MARKERS};
+use crate::rules::RuleSet;
+
+/// The in-band command that registers a value to mask.
+pub const ADD_MASK: &[u8] = b"::add-mask::";
+/// The longest `::add-mask::` line kept; longer ones are dropped unregistered.
+const MAX_COMMAND_LINE: u64 = 64 * 1024;
+/// Context kept before the held region so a rule's regex sees what precedes
+/// its keyword (`\b`, `key=`); part of a line already written.
+const LOOKBEHIND: u64 = 256;
+/// A partial line is normally held until its newline or the timed flush;
+/// past this size its safe part goes out anyway, which bounds memory.
+const PARTIAL_LINE_LIMIT: u64 = 16 * 1024;
+/// The name `::add-mask::` values are reported under.
+pub const ADD_MASK_NAME: &str = "add-mask";
+
+/// How the redactor is set up.
+#[derive(Debug, Clone)]
+pub struct RedactConfig {
+    pub rules: RuleSelection,
+    /// `{rule}` and `{name}` are replaced by what matched.
+    pub replacement: String,
+    /// Shorter `::add-mask::` values are not registered.
+    pub min_length: usize,
+}
+
+impl Default for RedactConfig {
+    fn default() -> Self {
+        RedactConfig {
+            rules: RuleSelection::High,
+            replacement: "***".into(),
+            min_length: 6,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Registry {
+    needles: Vec<Pattern>,
+    labels: Vec<String>,
+    current: Arc<Compiled>,
+}
+
+/// One automaton over every needle and anchor, and the names of the needles.
+#[derive(Debug)]
+pub struct Compiled {
+    automaton: Automaton,
+    labels: Vec<String>,
+}
+
+/// Everything the redactors of one run share: compiled rules and the
+/// registered values (a value registered on one stream is masked on all).
+#[derive(Debug)]
+pub struct Redaction {
+    engine: Option<Engine>,
+    anchors: Vec<Pattern>,
+    config: RedactConfig,
+    registry: Mutex<Registry>,
+    generation: AtomicU64,
+}
+
+impl Redaction {
+    pub fn new(rules: &RuleSet, values: &[KnownValue], config: RedactConfig) -> Result<Redaction> {
+        let selected = select_rules(rules, config.rules);
+        let anchors = anchor_patterns(&selected);
+        let engine = if selected.rules.is_empty() {
+            None
+        } else {
+            Some(Engine::new(Arc::new(selected))?)
+        };
+        let mut needles = Vec::new();
+        let mut labels = Vec::new();
+        for v in values {
+            add_needles(&mut needles, &mut labels, &v.name, &v.value);
+        }
+        let current = Arc::new(compile(&anchors, &needles, &labels));
+        Ok(Redaction {
+            engine,
+            anchors,
+            config,
+            registry: Mutex::new(Registry {
+                needles,
+                labels,
+                current,
+            }),
+            generation: AtomicU64::new(0),
+        })
+    }
+
+    /// Registers a value (and its encodings) from now on, on every stream.
+    pub fn register(&self, name: &str, value: &[u8]) {
+        let mut reg = self
+            .registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Registry {
+            needles, labels, ..
+        } = &mut *reg;
+        add_needles(needles, labels, name, value);
+        reg.current = Arc::new(compile(&self.anchors, &reg.needles, &reg.labels));
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    fn current(&self) -> (u64, Arc<Compiled>) {
+        let reg = self
+            .registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        (
+            self.generation.load(Ordering::Acquire),
+            Arc::clone(&reg.current),
+        )
+    }
+
+    pub fn config(&self) -> &RedactConfig {
+        &self.config
+    }
+
+    /// Number of automaton states (for sizing and benchmarks).
+    pub fn state_count(&self) -> usize {
+        self.current().1.automaton.state_count()
+    }
+}
+
+fn add_needles(needles: &mut Vec<Pattern>, labels: &mut Vec<String>, name: &str, value: &[u8]) {
+    let label = match labels.iter().position(|l| l == name) {
+        Some(i) => i as u32,
+        None => {
+            labels.push(name.to_string());
+            (labels.len() - 1) as u32
+        }
+    };
+    for encoded in needles_for(value) {
+        // Matching sees the stream without escape sequences; a value
+        // holding one must be looked for the same way.
+        let bytes = if encoded.contains(&0x1b) {
+            visible(&encoded)
+        } else {
+            encoded
+        };
+        if !bytes.is_empty() {
+            needles.push(Pattern::Needle { bytes, label });
+        }
+    }
+}
+
+fn compile(anchors: &[Pattern], needles: &[Pattern], labels: &[String]) -> Compiled {
+    let mut all = Vec::with_capacity(anchors.len() + needles.len());
+    all.extend_from_slice(needles);
+    all.extend_from_slice(anchors);
+    Compiled {
+        automaton: Automaton::new(&all),
+        labels: labels.to_vec(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Label {
+    Value(u32),
+    Rule(usize),
+}
+
+/// A raw byte range to replace; offsets are absolute in the stream.
+#[derive(Debug, Clone)]
+struct Mask {
+    start: u64,
+    end: u64,
+    label: String,
+    /// The replacement has been written (the mask is partly emitted).
+    replaced: bool,
+}
+
+/// A rule keyword seen, whose rules are not decided yet.
+#[derive(Debug, Clone, Copy)]
+struct PendingAnchor {
+    keyword_start: u64,
+    keyword_end: u64,
+    line_start: u64,
+    /// Decided once this many visible bytes have been seen.
+    decide_at_visible: u64,
+    multi_line: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineMode {
+    /// At the start of a line, the first n bytes equal `ADD_MASK[..n]`.
+    Prefix(usize),
+    Normal,
+    Command,
+    /// An over-long command line: dropped until its newline.
+    Discard,
+}
+
+/// The streaming redactor for one stream.
+#[derive(Debug)]
+pub struct StreamRedactor {
+    shared: Arc<Redaction>,
+    compiled: Arc<Compiled>,
+    generation: u64,
+    /// Bytes from `base` on: some already written (context), the rest held.
+    buf: Vec<u8>,
+    base: u64,
+    emitted: u64,
+    state: u32,
+    visible: u64,
+    escape: Escape,
+    escape_start: u64,
+    /// Raw ranges of complete escape sequences, transparent to matching.
+    skipped: std::collections::VecDeque<(u64, u64)>,
+    line_start: u64,
+    last_newline_end: u64,
+    line: LineMode,
+    anchors: Vec<PendingAnchor>,
+    next_decide: u64,
+    masks: Vec<Mask>,
+    /// Raw ranges never written (`::add-mask::` lines); end may be open.
+    drops: Vec<(u64, u64)>,
+    last_mask_end: u64,
+    counts: BTreeMap<String, u64>,
+    warnings: Vec<String>,
+    hay: Vec<u8>,
+    hay_map: Vec<u64>,
+}
+
+impl StreamRedactor {
+    pub fn new(shared: Arc<Redaction>) -> StreamRedactor {
+        let (generation, compiled) = shared.current();
+        StreamRedactor {
+            shared,
+            compiled,
+            generation,
+            buf: Vec::new(),
+            base: 0,
+            emitted: 0,
+            state: Automaton::START,
+            visible: 0,
+            escape: Escape::Ground,
+            escape_start: 0,
+            skipped: Default::default(),
+            line_start: 0,
+            last_newline_end: 0,
+            line: LineMode::Prefix(0),
+            anchors: Vec::new(),
+            next_decide: u64::MAX,
+            masks: Vec::new(),
+            drops: Vec::new(),
+            last_mask_end: 0,
+            counts: BTreeMap::new(),
+            warnings: Vec::new(),
+            hay: Vec::new(),
+            hay_map: Vec::new(),
+        }
+    }
+
+    /// Counts of masked occurrences, keyed `rule:ID` or `value:NAME`.
+    pub fn counts(&self) -> &BTreeMap<String, u64> {
+        &self.counts
+    }
+
+    /// Messages for the user (never containing a value), drained.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// Whether bytes are held that a timed flush might release.
+    pub fn has_pending(&self) -> bool {
+        self.emitted < self.data_end()
+    }
+
+    fn data_end(&self) -> u64 {
+        self.base + self.buf.len() as u64
+    }
+
+    /// Feeds `input`; appends to `out` every completed line (and anything
+    /// else that is safe when a partial line grows large).
+    pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        self.refresh();
+        let from = self.buf.len();
+        self.buf.extend_from_slice(input);
+        let mut compiled = Arc::clone(&self.compiled);
+        let mut i = from;
+        while i < self.buf.len() {
+            if self.line == LineMode::Normal && self.escape == Escape::Ground {
+                i = self.plain_run(&compiled.automaton, i);
+                if i == self.buf.len() {
+                    break;
+                }
+            }
+            let b = self.buf[i];
+            let p = self.base + i as u64;
+            if self.byte(&compiled, b, p) {
+                compiled = Arc::clone(&self.compiled);
+            }
+            i += 1;
+        }
+        let safe = self.safe_end();
+        let line_target = safe.min(self.last_newline_end.max(self.emitted));
+        let target = if safe - line_target > PARTIAL_LINE_LIMIT {
+            safe
+        } else {
+            line_target
+        };
+        self.emit_until(target, out);
+    }
+
+    /// After input went quiet: writes everything that cannot become part
+    /// of a match.
+    pub fn flush_partial(&mut self, out: &mut Vec<u8>) {
+        let safe = self.safe_end();
+        self.emit_until(safe, out);
+    }
+
+    /// End of input: decides everything pending and writes the rest.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        let end = self.data_end();
+        match self.line {
+            LineMode::Prefix(n) if n > 0 => {
+                self.line = LineMode::Normal;
+                let compiled = Arc::clone(&self.compiled);
+                self.replay_prefix(&compiled, n);
+            }
+            LineMode::Command => self.end_command(end, end),
+            LineMode::Discard => self.close_discard(end),
+            _ => {}
+        }
+        if self.escape != Escape::Ground {
+            self.skipped.push_back((self.escape_start, end));
+            self.escape = Escape::Ground;
+        }
+        let pending = std::mem::take(&mut self.anchors);
+        for a in pending {
+            self.decide(a, end);
+        }
+        self.next_decide = u64::MAX;
+        self.emit_until(end, out);
+    }
+
+    /// Picks up values registered on other streams. Matching restarts from
+    /// the root state: "from that point on".
+    fn refresh(&mut self) {
+        if self.shared.generation.load(Ordering::Acquire) != self.generation {
+            let (generation, compiled) = self.shared.current();
+            self.generation = generation;
+            self.compiled = compiled;
+            self.state = Automaton::START;
+        }
+    }
+
+    /// The hot loop: steps the automaton over ordinary bytes and stops,
+    /// without consuming it, at the first byte that needs more (an escape,
+    /// a newline, a needle or anchor ending, a rule to decide).
+    #[inline]
+    fn plain_run(&mut self, ac: &Automaton, mut i: usize) -> usize {
+        let buf = &self.buf;
+        let mut state = self.state;
+        let mut visible = self.visible;
+        let last_plain = self.next_decide.saturating_sub(1);
+        while i < buf.len() {
+            let b = buf[i];
+            if b == 0x1b || b == b'\n' || visible >= last_plain {
+                break;
+            }
+            let next = ac.step(state, b);
+            if ac.is_interesting(next) {
+                break;
+            }
+            state = next;
+            visible += 1;
+            i += 1;
+        }
+        self.state = state;
+        self.visible = visible;
+        i
+    }
+
+    /// Processes one raw byte; returns true when the automaton changed.
+    #[inline]
+    fn byte(&mut self, compiled: &Compiled, b: u8, p: u64) -> bool {
+        match self.line {
+            LineMode::Normal => {}
+            LineMode::Prefix(n) => {
+                if b == ADD_MASK[n] {
+                    if n + 1 == ADD_MASK.len() {
+                        self.line = LineMode::Command;
+                        self.state = Automaton::START;
+                    } else {
+                        self.line = LineMode::Prefix(n + 1);
+                    }
+                    return false;
+                }
+                self.line = LineMode::Normal;
+                self.replay_prefix(compiled, n);
+            }
+            LineMode::Command => {
+                if b == b'\n' {
+                    self.end_command(p, p + 1);
+                    return true;
+                }
+                if p - self.line_start > MAX_COMMAND_LINE {
+                    self.line = LineMode::Discard;
+                    self.drops.push((self.line_start, u64::MAX));
+                    self.warnings.push(format!(
+                        "an ::add-mask:: line longer than {MAX_COMMAND_LINE} bytes was dropped and not registered"
+                    ));
+                }
+                return false;
+            }
+            LineMode::Discard => {
+                if b == b'\n' {
+                    self.close_discard(p + 1);
+                }
+                return false;
+            }
+        }
+        self.escape_or_visible(compiled, b, p);
+        false
+    }
+
+    /// A line that began like `::add-mask::` but is not one: its first `n`
+    /// bytes, held so far, are ordinary text after all.
+    fn replay_prefix(&mut self, compiled: &Compiled, n: usize) {
+        let start = self.line_start;
+        for (k, &b) in ADD_MASK[..n].iter().enumerate() {
+            self.visible_byte(compiled, b, start + k as u64);
+        }
+    }
+
+    #[inline]
+    fn escape_or_visible(&mut self, compiled: &Compiled, b: u8, p: u64) {
+        if self.escape != Escape::Ground && p - self.escape_start > MAX_ESCAPE_LEN as u64 {
+            self.skipped.push_back((self.escape_start, p));
+            self.escape = Escape::Ground;
+        }
+        let (next, outcome) = self.escape.next(b);
+        self.escape = next;
+        match outcome {
+            Outcome::Visible => self.visible_byte(compiled, b, p),
+            Outcome::Inside => {
+                if b == 0x1b && next == Escape::Esc {
+                    self.escape_start = p;
+                }
+            }
+            Outcome::Complete => self.skipped.push_back((self.escape_start, p + 1)),
+            Outcome::Aborted => {
+                // What came so far stays transparent; `b` is read afresh.
+                self.skipped.push_back((self.escape_start, p));
+                self.escape_or_visible(compiled, b, p);
+            }
+        }
+    }
+
+    #[inline]
+    fn visible_byte(&mut self, compiled: &Compiled, b: u8, p: u64) {
+        let ac = &compiled.automaton;
+        self.state = ac.step(self.state, b);
+        self.visible += 1;
+        if let Some((len, label)) = ac.needle_match(self.state) {
+            let start = self.raw_back(p + 1, len as u64);
+            self.add_mask(start, p + 1, Label::Value(label));
+        }
+        if let Some(a) = ac.anchor(self.state) {
+            let keyword_start = self.raw_back(p + 1, u64::from(a.keyword_len));
+            let decide_at_visible =
+                self.visible - u64::from(a.keyword_len) + u64::from(a.reach) + 1;
+            self.anchors.push(PendingAnchor {
+                keyword_start,
+                keyword_end: p + 1,
+                line_start: self.line_start,
+                decide_at_visible,
+                multi_line: a.multi_line,
+            });
+            self.next_decide = self.next_decide.min(decide_at_visible);
+        }
+        if self.visible >= self.next_decide {
+            self.decide_due(|a, visible| a.decide_at_visible <= visible, p + 1);
+        }
+        if b == b'\n' {
+            if !self.anchors.is_empty() {
+                self.decide_due(|a, _| !a.multi_line, p);
+            }
+            self.line_start = p + 1;
+            self.last_newline_end = p + 1;
+            self.line = LineMode::Prefix(0);
+        }
+    }
+
+    fn decide_due(&mut self, due: impl Fn(&PendingAnchor, u64) -> bool, region_end: u64) {
+        let visible = self.visible;
+        let mut ready = Vec::new();
+        self.anchors.retain(|a| {
+            if due(a, visible) {
+                ready.push(*a);
+                false
+            } else {
+                true
+            }
+        });
+        for a in ready {
+            self.decide(a, region_end);
+        }
+        self.next_decide = self
+            .anchors
+            .iter()
+            .map(|a| a.decide_at_visible)
+            .min()
+            .unwrap_or(u64::MAX);
+    }
+
+    /// Runs the rules on the region around an anchor whose matches are now
+    /// complete, masking the secrets of matches that contain the keyword.
+    fn decide(&mut self, anchor: PendingAnchor, region_end: u64) {
+        let Some(engine) = self.shared.engine.as_ref() else {
+            return;
+        };
+        let mut start = anchor.keyword_start.saturating_sub(LOOKBEHIND);
+        if !anchor.multi_line {
+            start = start.max(anchor.line_start);
+        }
+        let start = start.max(self.base);
+        let end = region_end.min(self.data_end());
+        if end <= start {
+            return;
+        }
+        self.hay.clear();
+        self.hay_map.clear();
+        let mut excluded: Vec<(u64, u64)> = self
+            .skipped
+            .iter()
+            .chain(self.drops.iter())
+            .filter(|&&(s, e)| e > start && s < end)
+            .copied()
+            .collect();
+        excluded.sort_unstable();
+        let mut ex = excluded.iter().peekable();
+        let mut q = start;
+        while q < end {
+            while let Some(&&(_, e)) = ex.peek() {
+                if e <= q {
+                    ex.next();
+                } else {
+                    break;
+                }
+            }
+            if let Some(&&(s, e)) = ex.peek() {
+                if s <= q {
+                    q = e;
+                    continue;
+                }
+            }
+            self.hay.push(self.buf[(q - self.base) as usize]);
+            self.hay_map.push(q);
+            q += 1;
+        }
+        let kw_start = self.hay_map.partition_point(|&r| r < anchor.keyword_start);
+        let kw_end = self.hay_map.partition_point(|&r| r < anchor.keyword_end);
+        // Inline allow markers exempt a line of a source file from a scan;
+        // in a stream they would let any printed line exempt itself.
+        for marker in INLINE_ALLOW_MARKERS {
+            let mut from = 0;
+            while let Some(at) = memchr::memmem::find(&self.hay[from..], marker) {
+                self.hay[from + at] = 0;
+                from += at + 1;
+            }
+        }
+        let found = engine.scan(&self.hay, None);
+        for m in found {
+            if !(m.start < kw_end && kw_start < m.end) || m.secret_end <= m.secret_start {
+                continue;
+            }
+            let s = self.hay_map[m.secret_start];
+            let e = self.hay_map[m.secret_end - 1] + 1;
+            self.add_mask(s, e, Label::Rule(m.rule));
+        }
+    }
+
+    /// The raw offset where the `n` visible bytes ending at `end` begin.
+    fn raw_back(&self, end: u64, n: u64) -> u64 {
+        let mut cursor = end;
+        let mut need = n;
+        for &(s, e) in self.skipped.iter().rev() {
+            if s >= cursor {
+                continue;
+            }
+            let gap = cursor.saturating_sub(e);
+            if gap >= need {
+                return cursor - need;
+            }
+            need -= gap;
+            cursor = s;
+        }
+        cursor.saturating_sub(need)
+    }
+
+    fn label_name(&self, label: Label) -> (String, String) {
+        match label {
+            Label::Value(i) => {
+                let name = self
+                    .compiled
+                    .labels
+                    .get(i as usize)
+                    .cloned()
+                    .unwrap_or_default();
+                (format!("value:{name}"), name)
+            }
+            Label::Rule(i) => {
+                let id = self
+                    .shared
+                    .engine
+                    .as_ref()
+                    .and_then(|e| e.rules().rules.get(i))
+                    .map(|r| r.id.clone())
+                    .unwrap_or_default();
+                (format!("rule:{id}"), id)
+            }
+        }
+    }
+
+    fn add_mask(&mut self, start: u64, end: u64, label: Label) {
+        let (key, name) = self.label_name(label);
+        *self.counts.entry(key).or_insert(0) += 1;
+        let clipped = start.max(self.emitted);
+        if clipped >= end {
+            return;
+        }
+        let mut merged = Mask {
+            start: clipped,
+            end,
+            label: name,
+            replaced: start < self.emitted && self.last_mask_end == self.emitted,
+        };
+        let mut i = 0;
+        while i < self.masks.len() {
+            let m = &self.masks[i];
+            if merged.start < m.end && m.start < merged.end {
+                if m.start <= merged.start {
+                    merged.label = m.label.clone();
+                }
+                merged.start = merged.start.min(m.start);
+                merged.end = merged.end.max(m.end);
+                merged.replaced |= m.replaced;
+                self.masks.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        let at = self.masks.partition_point(|m| m.start < merged.start);
+        self.masks.insert(at, merged);
+    }
+
+    /// Everything before this offset cannot become part of a match.
+    fn safe_end(&self) -> u64 {
+        let end = self.data_end();
+        let mut safe = end;
+        let visible_end = if self.escape != Escape::Ground {
+            safe = safe.min(self.escape_start);
+            self.escape_start
+        } else {
+            end
+        };
+        let depth = self.compiled.automaton.depth(self.state) as u64;
+        if depth > 0 {
+            safe = safe.min(self.raw_back(visible_end, depth));
+        }
+        match self.line {
+            LineMode::Prefix(n) if n > 0 => safe = safe.min(self.line_start),
+            LineMode::Command => safe = safe.min(self.line_start),
+            _ => {}
+        }
+        for a in &self.anchors {
+            safe = safe.min(a.keyword_start);
+        }
+        safe.max(self.emitted)
+    }
+
+    fn end_command(&mut self, value_end: u64, line_end: u64) {
+        let from = (self.line_start + ADD_MASK.len() as u64 - self.base) as usize;
+        let to = (value_end - self.base) as usize;
+        let mut raw = &self.buf[from.min(to)..to];
+        if let Some(stripped) = raw.strip_suffix(b"\r") {
+            raw = stripped;
+        }
+        let value = unescape_command(raw);
+        self.drops.push((self.line_start, line_end));
+        self.line_start = line_end;
+        self.last_newline_end = line_end;
+        self.line = LineMode::Prefix(0);
+        self.state = Automaton::START;
+        let min = self.shared.config.min_length;
+        if value.len() < min {
+            self.warnings.push(format!(
+                "an ::add-mask:: value shorter than {min} bytes was not registered"
+            ));
+            return;
+        }
+        self.shared.register(ADD_MASK_NAME, &value);
+        let (generation, compiled) = self.shared.current();
+        self.generation = generation;
+        self.compiled = compiled;
+        self.state = Automaton::START;
+    }
+
+    fn close_discard(&mut self, line_end: u64) {
+        if let Some(d) = self.drops.iter_mut().find(|d| d.1 == u64::MAX) {
+            d.1 = line_end;
+        }
+        self.line_start = line_end;
+        self.last_newline_end = line_end;
+        self.line = LineMode::Prefix(0);
+    }
+
+    fn replacement_for(&self, name: &str) -> String {
+        let t = &self.shared.config.replacement;
+        if t.contains('{') {
+            t.replace("{rule}", name).replace("{name}", name)
+        } else {
+            t.clone()
+        }
+    }
+
+    /// Writes `[emitted, target)` with masks applied and drops left out.
+    fn emit_until(&mut self, target: u64, out: &mut Vec<u8>) {
+        let mut cur = self.emitted;
+        while cur < target {
+            if let Some(&(_, e)) = self.drops.iter().find(|&&(s, e)| s <= cur && cur < e) {
+                cur = e.min(target);
+                continue;
+            }
+            let next_drop = self
+                .drops
+                .iter()
+                .filter(|&&(s, _)| s > cur)
+                .map(|&(s, _)| s)
+                .min()
+                .unwrap_or(u64::MAX);
+            if let Some(mi) = self
+                .masks
+                .iter()
+                .position(|m| m.start <= cur && cur < m.end)
+            {
+                if !self.masks[mi].replaced {
+                    let r = self.replacement_for(&self.masks[mi].label);
+                    out.extend_from_slice(r.as_bytes());
+                    self.masks[mi].replaced = true;
+                }
+                let mask_end = self.masks[mi].end;
+                let stop = mask_end.min(target).min(next_drop);
+                // Escape sequences inside a secret are kept: colours stay right.
+                for &(s, e) in &self.skipped {
+                    if e > cur && s < stop {
+                        let a = (s.max(cur) - self.base) as usize;
+                        let b = (e.min(stop) - self.base) as usize;
+                        out.extend_from_slice(&self.buf[a..b]);
+                    }
+                }
+                if stop == mask_end {
+                    self.last_mask_end = mask_end;
+                }
+                cur = stop;
+                continue;
+            }
+            let next_mask = self
+                .masks
+                .iter()
+                .filter(|m| m.start > cur)
+                .map(|m| m.start)
+                .min()
+                .unwrap_or(u64::MAX);
+            let stop = target.min(next_mask).min(next_drop);
+            out.extend_from_slice(
+                &self.buf[(cur - self.base) as usize..(stop - self.base) as usize],
+            );
+            cur = stop;
+        }
+        self.emitted = self.emitted.max(cur);
+        let emitted = self.emitted;
+        self.masks.retain(|m| m.end > emitted);
+        self.drops.retain(|&(_, e)| e > emitted);
+        self.compact();
+    }
+
+    /// Forgets bytes well before the held region.
+    fn compact(&mut self) {
+        let mut keep_from = self.emitted.saturating_sub(LOOKBEHIND);
+        for a in &self.anchors {
+            keep_from = keep_from.min(a.keyword_start.saturating_sub(LOOKBEHIND));
+        }
+        let drop_n = keep_from.saturating_sub(self.base);
+        if drop_n > 4096 && drop_n * 2 > self.buf.len() as u64 {
+            self.buf.drain(..drop_n as usize);
+            self.base += drop_n;
+            let base = self.base;
+            while self.skipped.front().is_some_and(|&(_, e)| e <= base) {
+                self.skipped.pop_front();
+            }
+        }
+    }
+}
+
+/// Undoes the workflow-command escaping of an `::add-mask::` value.
+fn unescape_command(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' && i + 3 <= raw.len() {
+            let code = &raw[i + 1..i + 3];
+            let decoded = match code {
+                b"25" => Some(b'%'),
+                b"0D" | b"0d" => Some(b'\r'),
+                b"0A" | b"0a" => Some(b'\n'),
+                _ => None,
+            };
+            if let Some(c) = decoded {
+                out.push(c);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(raw[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Redacts a whole input at once (the reference the streaming result must
+/// equal, whatever the chunking).
+pub fn redact_all(shared: &Arc<Redaction>, input: &[u8]) -> Vec<u8> {
+    let mut r = StreamRedactor::new(Arc::clone(shared));
+    let mut out = Vec::new();
+    r.push(input, &mut out);
+    r.finish(&mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::checksum::make_github_style_token;
+    use crate::rules::{load_rule_set, LoadOptions};
+
+    fn shared(values: &[&str]) -> Arc<Redaction> {
+        let rules = load_rule_set(&LoadOptions::default()).unwrap();
+        let known: Vec<KnownValue> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| KnownValue {
+                name: format!("V{i}"),
+                value: v.as_bytes().to_vec(),
+            })
+            .collect();
+        Arc::new(Redaction::new(&rules, &known, RedactConfig::default()).unwrap())
+    }
+
+    fn in_two(shared: &Arc<Redaction>, input: &[u8], cut: usize) -> Vec<u8> {
+        let mut r = StreamRedactor::new(Arc::clone(shared));
+        let mut out = Vec::new();
+        r.push(&input[..cut], &mut out);
+        r.flush_partial(&mut out);
+        r.push(&input[cut..], &mut out);
+        r.flush_partial(&mut out);
+        r.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn split_at_every_byte_with_a_flush_between() {
+        let token = make_github_style_token("ghp_", "aBcDeFgHiJkLmNoPqRsTuVwXyZ0123");
+        let s = shared(&["p4ssp4ssX", "multi\nline-value"]);
+        let input = format!("a p4ssp4ssp4ssX b {token} c multi\nline-value d");
+        let expected = b"a p4ss*** b *** c *** d".to_vec();
+        assert_eq!(redact_all(&s, input.as_bytes()), expected);
+        for cut in 0..=input.len() {
+            assert_eq!(in_two(&s, input.as_bytes(), cut), expected, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn safe_bytes_of_a_partial_line_go_out_on_flush() {
+        let s = shared(&["secret-value"]);
+        let mut r = StreamRedactor::new(s);
+        let mut out = Vec::new();
+        r.push(b"done\nPassword: secret-", &mut out);
+        assert_eq!(out, b"done\n");
+        r.flush_partial(&mut out);
+        assert_eq!(out, b"done\nPassword: ");
+        r.push(b"value ok", &mut out);
+        r.finish(&mut out);
+        assert_eq!(out, b"done\nPassword: *** ok");
+    }
+
+    #[test]
+    fn memory_stays_bounded_on_a_line_without_newline() {
+        let s = shared(&["secret-value"]);
+        let mut r = StreamRedactor::new(s);
+        let mut out = Vec::new();
+        let chunk = vec![b'a'; 64 * 1024];
+        let mut written = 0;
+        for _ in 0..200 {
+            r.push(&chunk, &mut out);
+            written += out.len();
+            out.clear();
+            assert!(r.buf.len() < 256 * 1024, "held {} bytes", r.buf.len());
+        }
+        r.finish(&mut out);
+        assert_eq!(written + out.len(), 200 * chunk.len());
+    }
+
+    #[test]
+    fn over_long_add_mask_line_is_dropped() {
+        let s = shared(&[]);
+        let mut input = b"::add-mask::".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 100 * 1024));
+        input.extend_from_slice(b"\nnext\n");
+        let mut r = StreamRedactor::new(s);
+        let mut out = Vec::new();
+        for c in input.chunks(4096) {
+            r.push(c, &mut out);
+        }
+        r.finish(&mut out);
+        assert_eq!(out, b"next\n");
+        assert_eq!(r.take_warnings().len(), 1);
+    }
+
+    #[test]
+    fn lines_that_only_start_like_add_mask_are_kept() {
+        let s = shared(&[]);
+        let input = b"::add-ma\n::warning::x\n:: add-mask::y\n::";
+        assert_eq!(redact_all(&s, input), input);
+    }
+
+    #[test]
+    fn inline_allow_markers_do_not_exempt_a_stream() {
+        let token = make_github_style_token("ghp_", "aBcDeFgHiJkLmNoPqRsTuVwXyZ0123");
+        let s = shared(&[]);
+        let input = format!("leakscrub:allow gitleaks:allow t={token}\n");
+        assert_eq!(
+            redact_all(&s, input.as_bytes()),
+            b"leakscrub:allow gitleaks:allow t=***\n"
+        );
+    }
+
+    #[test]
+    fn escape_split_across_reads_stays_transparent() {
+        let s = shared(&["SECRETVALUE"]);
+        let input = b"x SEC\x1b[01;31mRETVALUE y\n";
+        for cut in 0..=input.len() {
+            assert_eq!(in_two(&s, input, cut), b"x ***\x1b[01;31m y\n", "cut {cut}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod escape_value_tests {
+    use super::*;
+
+    #[test]
+    fn a_value_holding_an_escape_sequence_is_still_masked() {
+        let known = [KnownValue {
+            name: "V".into(),
+            value: b"colour\x1b[1mful".to_vec(),
+        }];
+        let s =
+            Arc::new(Redaction::new(&RuleSet::default(), &known, RedactConfig::default()).unwrap());
+        assert_eq!(
+            redact_all(&s, b"a colour\x1b[1mful b\n"),
+            b"a ***\x1b[1m b\n"
+        );
+        assert_eq!(redact_all(&s, b"a colourful b\n"), b"a *** b\n");
+    }
+}
