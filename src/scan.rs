@@ -238,15 +238,29 @@ impl Scanner {
         }
         let rules = &self.engine.rules().rules;
         let mut found = Vec::with_capacity(raw.len());
+        // In offset order, each position of an unmapped chunk is counted
+        // from the previous one: counting from the chunk's start for every
+        // finding is quadratic in a busy chunk.
+        raw.sort_by_key(|m| m.secret_start);
+        let mut last = (0, chunk.position(0));
         for m in raw {
             let rule = &rules[m.rule];
             let secret = chunk.data[m.secret_start..m.secret_end].to_vec();
-            let (line, column) = position(m.secret_start);
-            let (end_line, end_column) = if mapped && m.secret_end > m.secret_start {
-                let (l, c) = position(m.secret_end - 1);
-                (l, c + 1)
+            let (line, column, end_line, end_column) = if mapped {
+                let (line, column) = position(m.secret_start);
+                let (end_line, end_column) = if m.secret_end > m.secret_start {
+                    let (l, c) = position(m.secret_end - 1);
+                    (l, c + 1)
+                } else {
+                    position(m.secret_end)
+                };
+                (line, column, end_line, end_column)
             } else {
-                position(m.secret_end)
+                let (line, column) = chunk.position_from(last.0, last.1, m.secret_start);
+                last = (m.secret_start, (line, column));
+                let (end_line, end_column) =
+                    chunk.position_from(m.secret_start, (line, column), m.secret_end);
+                (line, column, end_line, end_column)
             };
             found.push(Finding {
                 rule: rule.id.clone(),

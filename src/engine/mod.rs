@@ -14,8 +14,9 @@ pub mod placeholder;
 use std::ops::Range;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use anyhow::{Context, Result};
+use regex_syntax::hir::{Class, Hir, HirKind};
 
 use crate::rules::{Rule, RuleSet};
 
@@ -71,6 +72,9 @@ impl KeywordPrefilter {
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            // The default for a few hundred patterns is an NFA, several
+            // times slower per byte; the DFA stays small (a few MB at most).
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&keywords)
             .context("building the keyword automaton")?;
         Ok(Some(KeywordPrefilter {
@@ -87,6 +91,9 @@ pub struct Engine {
     /// Rules with no keywords: they run on every blob.
     unkeyed: Vec<usize>,
     overlap: usize,
+    /// Per rule, when known: every match holds a keyword starting at most
+    /// this many bytes after the match's start.
+    keyword_leads: Vec<Option<usize>>,
 }
 
 impl Engine {
@@ -107,11 +114,17 @@ impl Engine {
             .max()
             .unwrap_or(0)
             + WINDOW_EDGE_SLACK;
+        let keyword_leads = rules
+            .rules
+            .iter()
+            .map(|r| keyword_lead_of_pattern(&r.spec.regex, &r.keywords))
+            .collect();
         Ok(Engine {
             rules,
             prefilter,
             unkeyed,
             overlap,
+            keyword_leads,
         })
     }
 
@@ -154,12 +167,18 @@ impl Engine {
                 for &r in &pf.rules_by_pattern[m.pattern().as_usize()] {
                     let rule = &rules[r];
                     if rule.windowed() {
+                        // A match holds the keyword, so it starts at most
+                        // `max_len` before the keyword's end and ends at most
+                        // `max_len` after its start.
                         let reach = rule.max_len.unwrap_or(0);
-                        windows.push((
-                            r,
-                            m.start().saturating_sub(reach),
-                            (m.end() + reach).min(hay.len()),
-                        ));
+                        let mut start = m.end().saturating_sub(reach);
+                        // Most of a generic rule's reach is its value, after
+                        // the keyword: start the window where a match holding
+                        // this keyword can start at the earliest.
+                        if let Some(lead) = self.keyword_leads[r] {
+                            start = start.max(m.start().saturating_sub(lead));
+                        }
+                        windows.push((r, start, (m.start() + reach).min(hay.len())));
                     } else {
                         if whole.is_empty() {
                             whole = vec![false; rules.len()];
@@ -316,6 +335,192 @@ impl Engine {
     }
 }
 
+/// An upper bound on how far into any match of `pattern` an occurrence of
+/// one of `keywords` (lower-cased) starts, when the pattern's shape proves
+/// one: a literal holding a keyword, after parts of bounded length.
+fn keyword_lead_of_pattern(pattern: &str, keywords: &[String]) -> Option<usize> {
+    if keywords.is_empty() {
+        return None;
+    }
+    // Parsed as `build_regex` compiles it, so lengths agree byte for byte.
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    keyword_lead(&hir, keywords)
+}
+
+fn keyword_lead(hir: &Hir, keywords: &[String]) -> Option<usize> {
+    match hir.kind() {
+        HirKind::Capture(c) => keyword_lead(&c.sub, keywords),
+        HirKind::Repetition(rep) if rep.min >= 1 => keyword_lead(&rep.sub, keywords),
+        HirKind::Alternation(branches) => branches
+            .iter()
+            .map(|b| keyword_lead(b, keywords))
+            .try_fold(0usize, |most, lead| lead.map(|l| most.max(l))),
+        HirKind::Concat(parts) => concat_keyword_lead(parts, keywords),
+        _ => literal_strings(hir)?
+            .iter()
+            .map(|text| first_keyword_in(text, keywords))
+            .try_fold(0usize, |most, lead| lead.map(|l| most.max(l))),
+    }
+}
+
+/// Walks a sequence of parts, reading adjacent literal parts as the small
+/// set of strings they can spell: `(?i)token` is five one-letter classes,
+/// and the parser turns `password|pass` into `pass(?:word|)`.
+fn concat_keyword_lead(parts: &[Hir], keywords: &[String]) -> Option<usize> {
+    // Bytes every match may hold before the current run of literal parts.
+    let mut before = 0usize;
+    let mut runs: Vec<Vec<u8>> = vec![Vec::new()];
+    for part in parts {
+        if let Some(strings) = literal_strings(part) {
+            if let Some(joined) = cross(&runs, &strings) {
+                runs = joined;
+                let leads: Option<Vec<usize>> =
+                    runs.iter().map(|r| first_keyword_in(r, keywords)).collect();
+                if let Some(leads) = leads {
+                    return leads.into_iter().max().map(|l| before + l);
+                }
+                continue;
+            }
+        }
+        before = before.checked_add(runs.iter().map(Vec::len).max().unwrap_or(0))?;
+        runs = vec![Vec::new()];
+        if let Some(lead) = keyword_lead(part, keywords) {
+            return Some(before + lead);
+        }
+        before = before.checked_add(part.properties().maximum_len()?)?;
+    }
+    None
+}
+
+/// Bounds on the literal-string sets the analysis expands.
+const MAX_LITERAL_STRINGS: usize = 64;
+const MAX_LITERAL_LEN: usize = 64;
+
+fn cross(prefixes: &[Vec<u8>], suffixes: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    if prefixes.len() * suffixes.len() > MAX_LITERAL_STRINGS {
+        return None;
+    }
+    let mut out = Vec::with_capacity(prefixes.len() * suffixes.len());
+    for p in prefixes {
+        for s in suffixes {
+            if p.len() + s.len() > MAX_LITERAL_LEN {
+                return None;
+            }
+            let mut joined = p.clone();
+            joined.extend_from_slice(s);
+            out.push(joined);
+        }
+    }
+    Some(out)
+}
+
+/// Every lower-cased string a part can match, when they are few.
+fn literal_strings(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    match hir.kind() {
+        HirKind::Empty => Some(vec![Vec::new()]),
+        HirKind::Literal(_) => folded_literal(hir).map(|l| vec![l]),
+        HirKind::Class(Class::Bytes(class)) => {
+            // A small class such as `[pe]` spells one string per byte.
+            let mut bytes: Vec<u8> = class
+                .ranges()
+                .iter()
+                .flat_map(|r| r.start()..=r.end())
+                .take(9)
+                .map(|b| b.to_ascii_lowercase())
+                .collect();
+            bytes.sort_unstable();
+            bytes.dedup();
+            (bytes.len() <= 4).then(|| bytes.into_iter().map(|b| vec![b]).collect())
+        }
+        HirKind::Class(_) => folded_literal(hir).map(|l| vec![l]),
+        HirKind::Capture(c) => literal_strings(&c.sub),
+        HirKind::Concat(parts) => parts.iter().try_fold(vec![Vec::new()], |acc, part| {
+            cross(&acc, &literal_strings(part)?)
+        }),
+        HirKind::Alternation(branches) => {
+            let mut out = Vec::new();
+            for b in branches {
+                out.extend(literal_strings(b)?);
+                if out.len() > MAX_LITERAL_STRINGS {
+                    return None;
+                }
+            }
+            Some(out)
+        }
+        HirKind::Repetition(rep) if rep.max.is_some_and(|m| m <= 2) => {
+            let sub = literal_strings(&rep.sub)?;
+            let mut out = Vec::new();
+            let mut power = vec![Vec::new()];
+            for n in 0..=rep.max.unwrap_or(0) {
+                if n >= rep.min {
+                    out.extend(power.iter().cloned());
+                }
+                power = cross(&power, &sub)?;
+            }
+            (out.len() <= MAX_LITERAL_STRINGS).then_some(out)
+        }
+        _ => None,
+    }
+}
+
+/// The lower-cased bytes a literal part always matches: a literal, or a
+/// class of one byte or of one ASCII letter in both cases.
+fn folded_literal(hir: &Hir) -> Option<Vec<u8>> {
+    match hir.kind() {
+        HirKind::Literal(lit) => Some(lit.0.to_ascii_lowercase()),
+        HirKind::Class(Class::Bytes(class)) => {
+            let mut bytes = class
+                .ranges()
+                .iter()
+                .flat_map(|r| r.start()..=r.end())
+                .take(3);
+            let first = bytes.next()?;
+            match (bytes.next(), bytes.next()) {
+                (None, _) => Some(vec![first.to_ascii_lowercase()]),
+                (Some(second), None)
+                    if first.is_ascii_alphabetic() && first.eq_ignore_ascii_case(&second) =>
+                {
+                    Some(vec![first.to_ascii_lowercase()])
+                }
+                _ => None,
+            }
+        }
+        HirKind::Class(Class::Unicode(class)) => {
+            let mut chars = class
+                .ranges()
+                .iter()
+                .flat_map(|r| r.start()..=r.end())
+                .take(3);
+            let first = chars.next()?;
+            let lower = u8::try_from(first).ok()?.to_ascii_lowercase();
+            match (chars.next(), chars.next()) {
+                (None, _) => Some(vec![lower]),
+                (Some(second), None)
+                    if first.is_ascii_alphabetic()
+                        && second.is_ascii()
+                        && first.eq_ignore_ascii_case(&second) =>
+                {
+                    Some(vec![lower])
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn first_keyword_in(text: &[u8], keywords: &[String]) -> Option<usize> {
+    keywords
+        .iter()
+        .filter_map(|k| memchr::memmem::find(text, k.as_bytes()))
+        .min()
+}
+
 fn extend_to_line_end(hay: &[u8], end: usize) -> usize {
     if end >= hay.len() {
         return hay.len();
@@ -394,6 +599,63 @@ confidence = "high"
         let e = engine(TOKEN_RULE);
         let hay = b"tk_aaaaaaaaaaa1 tk_bbbbbbbbbbb2 tk_ccccccccccc3 tk_ddddddddddd4";
         assert_eq!(e.scan(hay, None).len(), 4);
+    }
+
+    fn lead(pattern: &str, keywords: &[&str]) -> Option<usize> {
+        let kws: Vec<String> = keywords.iter().map(|k| k.to_string()).collect();
+        keyword_lead_of_pattern(pattern, &kws)
+    }
+
+    #[test]
+    fn keyword_lead_follows_the_pattern_shape() {
+        assert_eq!(lead(r"\b(tk_[a-z0-9]{12})\b", &["tk_"]), Some(0));
+        assert_eq!(
+            lead(r"(?i)[a-z_]{0,20}token\s*=\s*(\w{16,64})", &["token"]),
+            Some(20)
+        );
+        assert_eq!(
+            lead(r"(?i)\b(?:password|pwd|pass)\s*=(\S{8,})", &["pass", "pwd"]),
+            Some(0)
+        );
+        assert_eq!(
+            lead(
+                r"\bhttps?://[a-z]{1,9}:([^@\s]{3,9})@",
+                &["http://", "https://"]
+            ),
+            Some(0)
+        );
+        assert_eq!(
+            lead(
+                r"xo[xy][pe]-[0-9]{10}",
+                &["xoxp-", "xoxe-", "xoyp-", "xoye-"]
+            ),
+            Some(0)
+        );
+        // A branch without a keyword proves nothing.
+        assert_eq!(lead(r"(?:password|secret)=(\w+)", &["password"]), None);
+        // Nor does an unbounded part before the keyword.
+        assert_eq!(lead(r"[a-z]+token=(\w+)", &["token"]), None);
+        assert_eq!(lead(r"sk-[0-9]{4}", &[]), None);
+    }
+
+    #[test]
+    fn window_reaches_a_long_value_after_the_keyword() {
+        let e = engine(
+            r#"
+[[rules]]
+id = "g"
+description = "g"
+regex = '''(?i)\b[a-z_]{0,20}token[a-z_]{0,20}\s{0,3}=\s{0,3}"([A-Za-z0-9]{16,200})"'''
+keywords = ["token"]
+"#,
+        );
+        let value = "Q7w".repeat(60);
+        let hay = format!("x = 1\nmy_Api_TOKEN_value = \"{value}\"\ny = 2\n");
+        let m = e.scan(hay.as_bytes(), None);
+        assert_eq!(m.len(), 1);
+        let secret = &hay.as_bytes()[m[0].secret_start..m[0].secret_end];
+        assert_eq!(secret, value.as_bytes());
+        assert_eq!(&hay[m[0].start..m[0].start + 6], "my_Api");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! bounded, checksums resolved.
 
 use anyhow::{anyhow, bail, Context, Result};
+use std::sync::OnceLock;
+
 use regex::bytes::Regex;
 
 use super::model::{AllowTarget, AllowlistSpec, Confidence, RuleSpec};
@@ -19,7 +21,8 @@ const REGEX_SIZE_LIMIT: usize = 64 * 1024 * 1024;
 pub struct Rule {
     pub id: String,
     pub description: String,
-    pub regex: Regex,
+    /// Built on first use; see [`LazyRegex`].
+    pub regex: LazyRegex,
     pub secret_group: usize,
     /// Lower-cased keywords.
     pub keywords: Vec<String>,
@@ -38,6 +41,11 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The regex if a scan has already built it.
+    pub fn built_regex(&self) -> Option<&Regex> {
+        self.regex.built.get()
+    }
+
     /// Whether the engine may run this rule on windows around keyword hits.
     pub fn windowed(&self) -> bool {
         !self.keywords.is_empty() && self.max_len.is_some_and(|n| n <= MAX_WINDOWED_LEN)
@@ -121,8 +129,14 @@ impl RuleSet {
     }
 }
 
+/// Patterns run with ASCII semantics for `\w`, `\s`, `\b`, `\d` and
+/// `(?i)`, as in gitleaks' Go regexes: secrets are ASCII, and Unicode
+/// classes make every regex several times larger to compile and keep the
+/// lazy DFA from handling `\b` on non-ASCII text. A pattern that needs
+/// Unicode opts in with `(?u:...)`.
 pub fn build_regex(pattern: &str) -> Result<Regex> {
     regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
         .build()
@@ -138,14 +152,67 @@ fn first_line(s: &str) -> String {
         .to_string()
 }
 
-/// The longest match a pattern can produce, in bytes, if bounded.
-fn max_match_len(pattern: &str) -> Option<usize> {
-    let hir = regex_syntax::ParserBuilder::new()
+/// Parses a pattern as `build_regex` compiles it. With Unicode classes a
+/// `(?i)k` would also count the 3-byte Kelvin sign and inflate lengths.
+fn parse_pattern(pattern: &str) -> Result<regex_syntax::hir::Hir> {
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
         .utf8(false)
         .build()
         .parse(pattern)
-        .ok()?;
-    hir.properties().maximum_len()
+        .map_err(|e| anyhow!("{}", first_line(&e.to_string())))
+}
+
+/// A rule's regex, built the first time it is used. A scan usually runs a
+/// fraction of the rules (those whose keywords occur), and building every
+/// regex up front was most of start-up: rules with long counted repeats,
+/// such as PEM bodies, take milliseconds each. The pattern's syntax and
+/// groups are checked when the rule is compiled.
+#[derive(Debug, Clone)]
+pub struct LazyRegex {
+    pattern: String,
+    built: OnceLock<Regex>,
+    /// Used if the pattern parses but exceeds the size limit when built.
+    never: Regex,
+}
+
+impl LazyRegex {
+    fn new(pattern: &str) -> Result<LazyRegex> {
+        Ok(LazyRegex {
+            pattern: pattern.to_string(),
+            built: OnceLock::new(),
+            never: never_matching_regex()?,
+        })
+    }
+
+    /// The compiled regex. A pattern that parses but exceeds the size limit
+    /// matches nothing rather than exhausting memory; `rules test` shows it
+    /// as a rule whose examples find nothing.
+    pub fn get(&self) -> &Regex {
+        self.built
+            .get_or_init(|| build_regex(&self.pattern).unwrap_or_else(|_| self.never.clone()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.pattern
+    }
+}
+
+impl std::ops::Deref for LazyRegex {
+    type Target = Regex;
+
+    fn deref(&self) -> &Regex {
+        self.get()
+    }
+}
+
+fn never_matching_regex() -> Result<Regex> {
+    static NEVER: OnceLock<Option<Regex>> = OnceLock::new();
+    // An empty byte class: tiny, and it matches no input.
+    NEVER
+        .get_or_init(|| build_regex(r"(?-u:[^\x00-\xFF])").ok())
+        .clone()
+        .ok_or_else(|| anyhow!("cannot build the empty regex"))
 }
 
 pub fn compile_rule(spec: &RuleSpec, origin: &str) -> Result<Rule> {
@@ -153,8 +220,8 @@ pub fn compile_rule(spec: &RuleSpec, origin: &str) -> Result<Rule> {
     if spec.id.trim().is_empty() {
         bail!("a rule in {origin} has an empty id");
     }
-    let regex = build_regex(&spec.regex).with_context(|| format!("{}: regex", ctx()))?;
-    let groups = regex.captures_len() - 1;
+    let hir = parse_pattern(&spec.regex).with_context(|| format!("{}: regex", ctx()))?;
+    let groups = hir.properties().explicit_captures_len();
     let secret_group = match spec.secret_group {
         Some(g) if g > groups => bail!(
             "{}: secret_group {g} but the regex has only {groups} capture group(s)",
@@ -203,10 +270,10 @@ pub fn compile_rule(spec: &RuleSpec, origin: &str) -> Result<Rule> {
         confidence: spec.confidence,
         skip_placeholder_filter: spec.skip_placeholder_filter,
         tags: spec.tags.clone(),
-        max_len: max_match_len(&spec.regex),
+        max_len: hir.properties().maximum_len(),
         origin: origin.to_string(),
         spec: spec.clone(),
-        regex,
+        regex: LazyRegex::new(&spec.regex)?,
     })
 }
 
@@ -250,6 +317,31 @@ mod tests {
         s.secret_group = Some(3);
         let err = compile_rule(&s, "x").unwrap_err().to_string();
         assert!(err.contains("secret_group 3"), "{err}");
+    }
+
+    #[test]
+    fn classes_are_ascii_unless_a_pattern_opts_in() {
+        let r = build_regex(r"^\w+$").unwrap();
+        assert!(r.is_match(b"abc_123"));
+        assert!(!r.is_match("caf\u{e9}".as_bytes()));
+        let r = build_regex(r"(?u:^\w+$)").unwrap();
+        assert!(r.is_match("caf\u{e9}".as_bytes()));
+        let r = build_regex("p\u{e4}sswort=(x)").unwrap();
+        assert!(r.is_match("p\u{e4}sswort=x".as_bytes()));
+    }
+
+    #[test]
+    fn regex_is_built_on_first_use_and_oversized_ones_match_nothing() {
+        let r = compile_rule(&spec(r"ab([0-9]{4})"), "x").unwrap();
+        assert_eq!(r.regex.as_str(), r"ab([0-9]{4})");
+        assert!(r.built_regex().is_none());
+        assert!(r.regex.is_match(b"xx ab1234"));
+        assert!(r.built_regex().is_some());
+        // Parses, so the rule loads, but exceeds the size limit when built.
+        let r = compile_rule(&spec(r"ab(?:[a-z]{1000}){10000}"), "x").unwrap();
+        assert!(!r.regex.is_match(b"ab"));
+        let built = r.built_regex().map(|b| b.as_str());
+        assert_eq!(built, Some(r"(?-u:[^\x00-\xFF])"));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use ignore::{WalkBuilder, WalkState};
 
-use super::{feed_reader, BlobSink, Provenance, SkipReason, CHUNK_SIZE};
+use super::{feed_reader, BlobSink, Chunk, Provenance, SkipReason, CHUNK_SIZE};
 
 #[derive(Debug, Clone)]
 pub struct FsOptions {
@@ -106,6 +106,46 @@ fn describe(e: &io::Error) -> String {
     }
 }
 
+thread_local! {
+    /// Holds one whole small file at a time; reused across files on the
+    /// walker's thread.
+    static FILE_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Reads a file expected to fit one chunk into `buf` and scans it whole; a
+/// file that grew past a chunk since its size was read goes on as a stream.
+fn scan_small_file(
+    file: &mut File,
+    prov: &Provenance,
+    explicit: bool,
+    buf: &mut Vec<u8>,
+    opts: &FsOptions,
+    sink: &dyn BlobSink,
+) {
+    buf.clear();
+    if let Err(e) = file.take(CHUNK_SIZE as u64 + 1).read_to_end(buf) {
+        sink.error(format!("{}: {}", prov.path, describe(&e)));
+        return;
+    }
+    if buf.is_empty() {
+        sink.skipped(&prov.path, SkipReason::Empty);
+        return;
+    }
+    if !explicit && memchr::memchr(0, &buf[..buf.len().min(SNIFF_LEN)]).is_some() {
+        sink.skipped(&prov.path, SkipReason::Binary);
+        return;
+    }
+    if buf.len() <= CHUNK_SIZE {
+        sink.chunk(prov, Chunk::whole(buf));
+        sink.finished(prov, buf.len() as u64);
+        return;
+    }
+    let stream = io::Cursor::new(&buf[..]).chain(file);
+    if let Err(e) = feed_reader(stream, prov, sink, CHUNK_SIZE, opts.threads.max(1)) {
+        sink.error(format!("{}: {}", prov.path, describe(&e)));
+    }
+}
+
 fn scan_file(
     path: &Path,
     shown: String,
@@ -130,6 +170,23 @@ fn scan_file(
     if size == Some(0) {
         sink.skipped(&prov.path, SkipReason::Empty);
         return;
+    }
+    // Most files fit in one chunk: read them whole into a per-thread buffer
+    // instead of allocating a chunk-sized one per file.
+    if size.is_some_and(|s| s <= CHUNK_SIZE as u64) {
+        let done = FILE_BUFFER.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buf) => {
+                scan_small_file(&mut file, &prov, explicit, &mut buf, opts, sink);
+                if buf.capacity() > CHUNK_SIZE + 1 {
+                    *buf = Vec::new();
+                }
+                true
+            }
+            Err(_) => false,
+        });
+        if done {
+            return;
+        }
     }
     // Sniff the head for NUL bytes, then scan head + rest as one stream.
     let mut head = Vec::with_capacity(SNIFF_LEN);

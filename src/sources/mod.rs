@@ -63,6 +63,22 @@ impl Chunk<'_> {
         };
         (self.line_base + newlines + 1, column)
     }
+
+    /// 1-based (line, column) of byte `offset`, given that byte `from`
+    /// (not after `offset`) is at `from_pos`: counts only the bytes between,
+    /// so positions of many findings in one chunk cost one pass, not one
+    /// pass each.
+    pub fn position_from(&self, from: usize, from_pos: (u64, u64), offset: usize) -> (u64, u64) {
+        if offset < from {
+            return self.position(offset);
+        }
+        let between = &self.data[from..offset];
+        let newlines = memchr::memchr_iter(b'\n', between).count() as u64;
+        match memchr::memrchr(b'\n', between) {
+            Some(nl) => (from_pos.0 + newlines, (offset - (from + nl)) as u64),
+            None => (from_pos.0, from_pos.1 + (offset - from) as u64),
+        }
+    }
 }
 
 /// Why a source passed over an input without scanning it.
@@ -272,6 +288,27 @@ mod tests {
             .collect();
         expected.sort();
         assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn incremental_positions_agree_with_counting_from_the_start() {
+        let data = b"ab\ncd\n\nefg\nh";
+        let chunk = Chunk {
+            data,
+            keep: 0..data.len(),
+            line_base: 4,
+            column_base: 7,
+        };
+        for from in 0..=data.len() {
+            let from_pos = chunk.position(from);
+            for offset in 0..=data.len() {
+                assert_eq!(
+                    chunk.position_from(from, from_pos, offset),
+                    chunk.position(offset),
+                    "from {from} to {offset}"
+                );
+            }
+        }
     }
 
     #[test]
