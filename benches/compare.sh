@@ -65,6 +65,11 @@ else
   files=1
 fi
 
+# Reports go to files in a scratch folder, never to /dev/null by path: a
+# tool that replaces its report file would replace the device.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
 ls_extra=()
 [ -n "$config" ] && ls_extra=(--config "$config")
 tools=(leakscrub)
@@ -73,22 +78,19 @@ declare -A cmd ok_status
 ok_status[leakscrub]=" 0 1 "
 ok_status[gitleaks]=" 0 "
 ok_status[kingfisher]=" 0 200 205 "
-cmd[leakscrub]="$(printf '%q ' "$leakscrub" scan dir "$target" --no-progress --quiet --format json -o /dev/null "${ls_extra[@]}")"
+cmd[leakscrub]="$(printf '%q ' "$leakscrub" scan dir "$target" --no-progress --quiet --format json -o "$tmp/leakscrub.json" "${ls_extra[@]}")"
 if [ -x "$peers/bin/gitleaks" ]; then
   tools+=(gitleaks)
   # gitleaks skips files over --max-target-megabytes only when asked; leave it unbounded.
-  cmd[gitleaks]="$(printf '%q ' "$peers/bin/gitleaks" dir "$target" --no-banner --log-level error --report-format json --report-path /dev/null --exit-code 0)"
+  cmd[gitleaks]="$(printf '%q ' "$peers/bin/gitleaks" dir "$target" --no-banner --log-level error --report-format json --report-path "$tmp/gitleaks.json" --exit-code 0)"
 fi
 if [ -x "$peers/bin/kingfisher" ]; then
   tools+=(kingfisher)
   # --max-file-size 0 is not "unlimited" in kingfisher; --no-limits is.
   kf_limits=()
   [ "$mode" = file ] && kf_limits=(--no-limits)
-  cmd[kingfisher]="$(printf '%q ' "$peers/bin/kingfisher" scan "$target" --no-validate --git-history none --quiet --no-update-check --format json -o /dev/null "${kf_limits[@]}")"
+  cmd[kingfisher]="$(printf '%q ' "$peers/bin/kingfisher" scan "$target" --no-validate --git-history none --quiet --no-update-check --format json -o "$tmp/kingfisher.json" "${kf_limits[@]}")"
 fi
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 echo "workload: $target ($files file(s), $bytes bytes), $runs round(s), $(nproc) core(s)" >&2
 for t in "${tools[@]}"; do echo "  $t: ${cmd[$t]}" >&2; done
