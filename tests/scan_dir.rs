@@ -179,7 +179,19 @@ fn read_error_mid_file_names_the_input_and_fails_closed() {
         .args(["scan", "dir", "--no-progress", "/proc/self/mem"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("/proc/self/mem"));
+        .stderr(predicate::str::contains(
+            "/proc/self/mem: input/output error",
+        ));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn proc_files_that_report_size_zero_are_still_read() {
+    leakscrub()
+        .args(["scan", "dir", "--no-progress", "/proc/self/status"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("scanned 1 file"));
 }
 
 #[test]

@@ -42,6 +42,8 @@ fn list(args: &RulesArgs) -> Result<i32> {
                         "keywords": r.keywords,
                         "checksum": r.checksum.map(|c| c.name()),
                         "entropy": r.entropy,
+                        "max_len": r.max_len,
+                        "windowed": r.windowed(),
                         "origin": r.origin,
                     })
                 })

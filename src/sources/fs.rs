@@ -167,7 +167,9 @@ fn scan_file(
         }
     };
     let prov = Provenance::path(shown);
-    if size == Some(0) {
+    // Files in /proc and /sys report size 0 but have content: only a walked
+    // regular file of size 0 is known to be empty without reading it.
+    if size == Some(0) && !explicit {
         sink.skipped(&prov.path, SkipReason::Empty);
         return;
     }
