@@ -24,8 +24,12 @@ pub struct Scanner {
     /// Error lines, printed to stderr as they happen unless quiet.
     quiet: bool,
     progress: Option<ProgressBar>,
+    last_progress_ms: AtomicU64,
     started: Instant,
 }
+
+/// How often the progress bar's numbers change.
+const PROGRESS_INTERVAL_MS: u64 = 80;
 
 /// What a finished scan saw.
 #[derive(Debug, Clone, Default)]
@@ -116,6 +120,7 @@ impl Scanner {
             skipped: Mutex::new(BTreeMap::new()),
             quiet,
             progress,
+            last_progress_ms: AtomicU64::new(0),
             started: Instant::now(),
         }
     }
@@ -126,6 +131,19 @@ impl Scanner {
 
     fn update_progress(&self) {
         if let Some(pb) = &self.progress {
+            // At most one update per interval, by whichever thread wins the
+            // race: formatting and the bar's lock per file would cost more
+            // than scanning small files.
+            let now = self.started.elapsed().as_millis() as u64;
+            let last = self.last_progress_ms.load(Ordering::Relaxed);
+            if now < last + PROGRESS_INTERVAL_MS
+                || self
+                    .last_progress_ms
+                    .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_err()
+            {
+                return;
+            }
             let bytes = self.bytes.load(Ordering::Relaxed);
             let secs = self.started.elapsed().as_secs_f64().max(1e-3);
             let findings = self.findings.lock().map(|f| f.len()).unwrap_or(0);
