@@ -114,26 +114,9 @@ mod tests {
     use std::io::Write;
 
     fn finding(fp: &str) -> Finding {
-        Finding {
-            rule: "r".into(),
-            description: "d".into(),
-            path: "p".into(),
-            line: 1,
-            end_line: 1,
-            column: 1,
-            end_column: 2,
-            secret: b"s".to_vec(),
-            fingerprint: fp.into(),
-            entropy: 0.0,
-            confidence: Default::default(),
-            commit: None,
-            author: None,
-            email: None,
-            date: None,
-            layer: None,
-            deleted: None,
-            line_text: vec![],
-        }
+        let mut f = crate::report::testutil::finding("p", 1);
+        f.fingerprint = fp.into();
+        f
     }
 
     #[test]

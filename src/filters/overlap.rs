@@ -71,26 +71,12 @@ mod tests {
     use crate::rules::Confidence;
 
     fn f(rule: &str, conf: Confidence, line: u64, col: u64, end_col: u64) -> Finding {
-        Finding {
-            rule: rule.into(),
-            description: String::new(),
-            path: "p".into(),
-            line,
-            end_line: line,
-            column: col,
-            end_column: end_col,
-            secret: vec![],
-            fingerprint: rule.into(),
-            entropy: 0.0,
-            confidence: conf,
-            commit: None,
-            author: None,
-            email: None,
-            date: None,
-            layer: None,
-            deleted: None,
-            line_text: vec![],
-        }
+        let mut f = crate::report::testutil::finding("p", line);
+        f.rule = rule.into();
+        f.confidence = conf;
+        f.column = col;
+        f.end_column = end_col;
+        f
     }
 
     #[test]

@@ -92,18 +92,7 @@ fn walk_error(e: &ignore::Error) -> String {
 }
 
 fn describe(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::NotFound => "no such file or directory".into(),
-        io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => {
-            let s = e.to_string();
-            // io::Error's Display appends "(os error N)"; keep it short.
-            match s.find(" (os error") {
-                Some(i) => s[..i].to_lowercase(),
-                None => s,
-            }
-        }
-    }
+    super::describe_io_error(e)
 }
 
 thread_local! {

@@ -274,17 +274,7 @@ fn first_line(e: &dyn std::fmt::Display) -> String {
 }
 
 fn describe(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::NotFound => "no such file or directory".into(),
-        io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => {
-            let s = e.to_string();
-            match s.find(" (os error") {
-                Some(i) => s[..i].to_lowercase(),
-                None => first_line(&s),
-            }
-        }
-    }
+    super::describe_io_error(e)
 }
 
 /// Reads one log, normalises it and hands it to `sink` in overlapping

@@ -126,6 +126,23 @@ pub trait BlobSink: Sync {
     fn error(&self, message: String);
 }
 
+/// An I/O error as a short lower-case phrase for a one-line message that
+/// names the input: io::Error's Display adds "(os error N)" and can run to
+/// several lines.
+pub fn describe_io_error(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file or directory".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let s = e.to_string();
+            match s.find(" (os error") {
+                Some(i) => s[..i].to_lowercase(),
+                None => s.lines().next().unwrap_or("error").to_string(),
+            }
+        }
+    }
+}
+
 /// Bytes per chunk when a stream is too large to hold whole.
 pub const CHUNK_SIZE: usize = 8 * 1024 * 1024;
 
