@@ -12,9 +12,13 @@ install_pkgs() {
     echo "test.sh: please install: $*" >&2; exit 2
   fi
 }
-need git || install_pkgs git
-need zip || install_pkgs zip
+# Tools the tests run to check encodings and shells against the real thing.
 need python3 || install_pkgs python3
+need xxd || install_pkgs xxd
+need node || install_pkgs nodejs
+need dash || install_pkgs dash
+need script || install_pkgs bsdutils
+need base64 || install_pkgs coreutils
 
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
