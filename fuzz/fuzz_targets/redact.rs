@@ -3,12 +3,21 @@
 //! redaction and contain no registered value.
 #![no_main]
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use leakscrub::redact::values::KnownValue;
 use leakscrub::redact::{redact_all, RedactConfig, Redaction, StreamRedactor};
-use leakscrub::rules::{load_rule_set, LoadOptions};
+use leakscrub::rules::{load_rule_set, LoadOptions, RuleSet};
 use libfuzzer_sys::fuzz_target;
+
+/// The default rules, loaded once: loading them per input would leave the
+/// fuzzer a few hundred runs a minute.
+fn rules() -> Option<&'static RuleSet> {
+    static RULES: OnceLock<Option<RuleSet>> = OnceLock::new();
+    RULES
+        .get_or_init(|| load_rule_set(&LoadOptions::default()).ok())
+        .as_ref()
+}
 
 fuzz_target!(|data: &[u8]| {
     // Layout: [n_values] then n_values x ([len] value), then [n_sizes]
@@ -37,10 +46,10 @@ fuzz_target!(|data: &[u8]| {
     let n_sizes = usize::from(n_sizes % 16).min(tail.len());
     let (sizes, text) = tail.split_at(n_sizes);
 
-    let Ok(rules) = load_rule_set(&LoadOptions::default()) else {
+    let Some(rules) = rules() else {
         return;
     };
-    let Ok(shared) = Redaction::new(&rules, &values, RedactConfig::default()) else {
+    let Ok(shared) = Redaction::new(rules, &values, RedactConfig::default()) else {
         return;
     };
     let shared = Arc::new(shared);
