@@ -34,205 +34,317 @@ pub enum Pattern {
 }
 
 const NONE: u32 = u32::MAX;
+/// Bytes of DFA rows: the shallow states, where ordinary text spends
+/// nearly all its time, get a full row per byte class within this budget.
+const DENSE_BUDGET: usize = 2 << 20;
+/// Set on a dense entry whose step [`Automaton::run_plain`] must not take:
+/// the target state is interesting, or the byte is a stop byte.
+const TAG: u32 = 1 << 31;
+/// Bytes the redactor handles itself around the automaton: an escape
+/// sequence may start, a line (or a wrapped base64 line) may end.
+const STOP_BYTES: [u8; 3] = [0x1b, b'\n', b'\r'];
 
+/// What a state reports: the longest needle and the merged anchor of all
+/// patterns that end there (itself and along its failure links).
+#[derive(Debug, Clone, Copy)]
+struct Output {
+    match_len: u32,
+    match_label: u32,
+    /// Index into `anchors`, or NONE.
+    anchor: u32,
+}
+
+/// States are numbered breadth-first, so the children of a state have
+/// consecutive ids (in byte order) and shallow states come first. A state
+/// costs 14 bytes outside the dense rows: no per-state allocation.
 #[derive(Debug)]
 pub struct Automaton {
-    /// Full 256-entry rows for the root and the states one byte deep,
-    /// where ordinary text spends nearly all its time.
+    /// Byte -> class; bytes no pattern contains share class 0, and an
+    /// upper-case letter shares its lower-case letter's class.
+    class: [u8; 256],
+    /// log2 of the row stride (the class count rounded up to a power of 2).
+    stride_shift: u32,
+    /// Full transition rows (failure links resolved) of states
+    /// `0..dense_states`, at `state << stride_shift`.
     dense: Vec<u32>,
-    /// States `0..=dense_states` have dense rows, at `state * 256`.
     dense_states: u32,
-    /// Per state: whether a needle or anchor ends here.
-    interesting: Vec<bool>,
-    /// Transitions of state `s` are `trans_*[trans_start[s]..trans_start[s + 1]]`.
-    trans_start: Vec<u32>,
-    trans_bytes: Vec<u8>,
-    trans_next: Vec<u32>,
+    /// Children of `s` are the states `first_child[s]..first_child[s + 1]`.
+    first_child: Vec<u32>,
+    /// The (lower-case) byte on the edge into each state.
+    edge_byte: Vec<u8>,
     fail: Vec<u32>,
     depth: Vec<u32>,
-    /// Length of the longest needle that is a suffix of the state's string.
-    match_len: Vec<u32>,
-    match_label: Vec<u32>,
-    /// Index into `anchors`, or NONE.
-    anchor: Vec<u32>,
+    /// Per state: whether a needle or an anchor ends here.
+    interesting: Vec<bool>,
+    /// Index into `outputs`, or NONE.
+    output: Vec<u32>,
+    outputs: Vec<Output>,
     anchors: Vec<AnchorInfo>,
     max_needle_len: usize,
 }
 
+/// A pattern ending at a trie node: the node, and as (length, label) the
+/// needle, or the anchor.
+type OwnPattern = (u32, Option<(u32, u32)>, Option<AnchorInfo>);
+
+/// A state of the trie under construction, numbered in depth-first order.
+struct TrieNode {
+    first_edge: u32,
+    edge_count: u32,
+}
+
 impl Automaton {
     pub fn new(patterns: &[Pattern]) -> Automaton {
-        // Trie with per-state sorted child lists.
-        let mut children: Vec<Vec<(u8, u32)>> = vec![Vec::new()];
-        let mut own_match: Vec<(u32, u32)> = vec![(0, NONE)];
-        let mut own_anchor: Vec<Option<AnchorInfo>> = vec![None];
-        let mut depth: Vec<u32> = vec![0];
+        let lowered: Vec<(Vec<u8>, usize)> = patterns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let bytes = match p {
+                    Pattern::Needle { bytes, .. } | Pattern::Anchor { bytes, .. } => bytes,
+                };
+                (!bytes.is_empty()).then(|| (bytes.to_ascii_lowercase(), i))
+            })
+            .collect();
+        let mut sorted: Vec<usize> = (0..lowered.len()).collect();
+        sorted.sort_unstable_by(|&a, &b| lowered[a].0.cmp(&lowered[b].0).then(a.cmp(&b)));
+
+        // Trie in depth-first order from the sorted patterns: each pattern
+        // shares its longest common prefix with the one before. The edges
+        // of a node are created in byte order.
+        let mut nodes = vec![TrieNode {
+            first_edge: 0,
+            edge_count: 0,
+        }];
+        let mut edges: Vec<(u32, u8, u32)> = Vec::new();
+        let mut own: Vec<OwnPattern> = Vec::new();
+        let mut path: Vec<u32> = vec![0];
+        let mut prev: &[u8] = &[];
         let mut max_needle_len = 0;
-        for p in patterns {
-            let bytes = match p {
-                Pattern::Needle { bytes, .. } | Pattern::Anchor { bytes, .. } => bytes,
-            };
-            if bytes.is_empty() {
-                continue;
+        for &k in &sorted {
+            let (bytes, pi) = (&lowered[k].0, lowered[k].1);
+            let common = prev.iter().zip(bytes).take_while(|(a, b)| a == b).count();
+            path.truncate(common + 1);
+            for &b in &bytes[common..] {
+                let parent = *path.last().unwrap_or(&0);
+                let id = nodes.len() as u32;
+                nodes.push(TrieNode {
+                    first_edge: 0,
+                    edge_count: 0,
+                });
+                edges.push((parent, b, id));
+                path.push(id);
             }
-            let mut s = 0usize;
-            for &raw in bytes {
-                let b = raw.to_ascii_lowercase();
-                s = match children[s].binary_search_by_key(&b, |&(c, _)| c) {
-                    Ok(i) => children[s][i].1 as usize,
-                    Err(i) => {
-                        let next = children.len();
-                        children[s].insert(i, (b, next as u32));
-                        children.push(Vec::new());
-                        own_match.push((0, NONE));
-                        own_anchor.push(None);
-                        depth.push(depth[s] + 1);
-                        next
+            let at = *path.last().unwrap_or(&0);
+            match &patterns[pi] {
+                Pattern::Needle { bytes, label } => {
+                    max_needle_len = max_needle_len.max(bytes.len());
+                    own.push((at, Some((bytes.len() as u32, *label)), None));
+                }
+                Pattern::Anchor { info, .. } => own.push((at, None, Some(*info))),
+            }
+            prev = bytes;
+        }
+        drop(path);
+
+        // Edges grouped by parent, each group in byte order (stable sort).
+        edges.sort_by_key(|&(parent, _, _)| parent);
+        for (i, &(parent, _, _)) in edges.iter().enumerate() {
+            let node = &mut nodes[parent as usize];
+            if node.edge_count == 0 {
+                node.first_edge = i as u32;
+            }
+            node.edge_count += 1;
+        }
+
+        // Breadth-first renumbering: a state's children get consecutive ids.
+        let n = nodes.len();
+        let mut new_id = vec![0u32; n];
+        let mut order: Vec<u32> = Vec::with_capacity(n);
+        order.push(0);
+        let mut first_child = Vec::with_capacity(n + 1);
+        let mut edge_byte = vec![0u8; n];
+        let mut depth = vec![0u32; n];
+        let mut qi = 0;
+        while qi < order.len() {
+            let old = order[qi] as usize;
+            first_child.push(order.len() as u32);
+            let node = &nodes[old];
+            let from = node.first_edge as usize;
+            for &(_, b, child) in &edges[from..from + node.edge_count as usize] {
+                let id = order.len();
+                new_id[child as usize] = id as u32;
+                edge_byte[id] = b;
+                depth[id] = depth[qi] + 1;
+                order.push(child);
+            }
+            qi += 1;
+        }
+        first_child.push(n as u32);
+        drop(order);
+        drop(edges);
+        drop(nodes);
+
+        let mut own_match: Vec<Option<(u32, u32)>> = vec![None; n];
+        let mut own_anchor: Vec<Option<AnchorInfo>> = vec![None; n];
+        for (old, m, a) in own {
+            let s = new_id[old as usize] as usize;
+            if let Some(m) = m {
+                // The first pattern in input order keeps its label.
+                if own_match[s].is_none() {
+                    own_match[s] = Some(m);
+                }
+            }
+            if let Some(a) = a {
+                own_anchor[s] = Some(merge_anchor(own_anchor[s], a));
+            }
+        }
+        drop(new_id);
+
+        let child = |s: usize, b: u8| -> Option<u32> {
+            let lo = first_child[s] as usize;
+            let hi = first_child[s + 1] as usize;
+            edge_byte[lo..hi]
+                .binary_search(&b)
+                .ok()
+                .map(|i| (lo + i) as u32)
+        };
+        // Failure links and outputs in breadth-first order: a state's
+        // failure target is shallower, so it is done before it.
+        let mut fail = vec![0u32; n];
+        let mut output = vec![NONE; n];
+        let mut outputs: Vec<Output> = Vec::new();
+        let mut anchors: Vec<AnchorInfo> = Vec::new();
+        for s in 0..n {
+            for c in first_child[s]..first_child[s + 1] {
+                let b = edge_byte[c as usize];
+                fail[c as usize] = if s == 0 {
+                    0
+                } else {
+                    let mut g = fail[s] as usize;
+                    loop {
+                        if let Some(next) = child(g, b) {
+                            break next;
+                        }
+                        if g == 0 {
+                            break 0;
+                        }
+                        g = fail[g] as usize;
                     }
                 };
             }
-            match p {
-                Pattern::Needle { bytes, label } => {
-                    max_needle_len = max_needle_len.max(bytes.len());
-                    if own_match[s].1 == NONE {
-                        own_match[s] = (bytes.len() as u32, *label);
-                    }
-                }
-                Pattern::Anchor { info, .. } => {
-                    own_anchor[s] = Some(merge_anchor(own_anchor[s], *info));
-                }
+            if s == 0 {
+                continue;
             }
-        }
-
-        // Number states in breadth-first order: the root and the states
-        // one byte deep come first, so their dense rows are found by
-        // multiplying, not by a lookup on the hot path.
-        let n = children.len();
-        let mut order = Vec::with_capacity(n);
-        order.push(0usize);
-        let mut qi = 0;
-        while qi < order.len() {
-            let s = order[qi];
-            order.extend(children[s].iter().map(|&(_, c)| c as usize));
-            qi += 1;
-        }
-        let mut new_id = vec![0u32; n];
-        for (new, &old) in order.iter().enumerate() {
-            new_id[old] = new as u32;
-        }
-        let children: Vec<Vec<(u8, u32)>> = order
-            .iter()
-            .map(|&old| {
-                children[old]
-                    .iter()
-                    .map(|&(b, c)| (b, new_id[c as usize]))
-                    .collect()
-            })
-            .collect();
-        let own_match: Vec<(u32, u32)> = order.iter().map(|&old| own_match[old]).collect();
-        let own_anchor: Vec<Option<AnchorInfo>> =
-            order.iter().map(|&old| own_anchor[old]).collect();
-        let depth: Vec<u32> = order.iter().map(|&old| depth[old]).collect();
-        let mut fail = vec![0u32; n];
-        let mut match_len = vec![0u32; n];
-        let mut match_label = vec![NONE; n];
-        let mut anchor_info: Vec<Option<AnchorInfo>> = vec![None; n];
-        let mut queue = std::collections::VecDeque::new();
-        for &(_, c) in &children[0] {
-            queue.push_back(c as usize);
-        }
-        let child = |children: &Vec<Vec<(u8, u32)>>, s: usize, b: u8| -> Option<u32> {
-            children[s]
-                .binary_search_by_key(&b, |&(c, _)| c)
-                .ok()
-                .map(|i| children[s][i].1)
-        };
-        // Root's children fail to the root; the rest in breadth-first order.
-        while let Some(s) = queue.pop_front() {
-            let f = fail[s] as usize;
-            let (own_len, own_label) = own_match[s];
-            if own_len > 0 {
-                match_len[s] = own_len;
-                match_label[s] = own_label;
-            } else {
-                match_len[s] = match_len[f];
-                match_label[s] = match_label[f];
+            let inherited = output[fail[s] as usize];
+            if own_match[s].is_none() && own_anchor[s].is_none() {
+                output[s] = inherited;
+                continue;
             }
-            anchor_info[s] = match (own_anchor[s], anchor_info[f]) {
+            let from_fail = (inherited != NONE).then(|| outputs[inherited as usize]);
+            let (match_len, match_label) = match (own_match[s], from_fail) {
+                (Some(m), _) => m,
+                (None, Some(o)) => (o.match_len, o.match_label),
+                (None, None) => (0, NONE),
+            };
+            let fail_anchor =
+                from_fail.and_then(|o| (o.anchor != NONE).then(|| anchors[o.anchor as usize]));
+            let anchor = match (own_anchor[s], fail_anchor) {
                 (Some(a), Some(b)) => Some(merge_anchor(Some(a), b)),
                 (a, b) => a.or(b),
             };
-            for &(b, c) in &children[s] {
-                let c = c as usize;
-                let mut g = fail[s] as usize;
-                fail[c] = loop {
-                    if s == 0 {
-                        break 0;
-                    }
-                    if let Some(next) = child(&children, g, b) {
-                        break next;
-                    }
-                    if g == 0 {
-                        break 0;
-                    }
-                    g = fail[g] as usize;
-                };
-                queue.push_back(c);
-            }
-        }
-
-        let mut root = vec![0u32; 256];
-        for &(b, c) in &children[0] {
-            root[b as usize] = c;
-            let upper = b.to_ascii_uppercase();
-            root[upper as usize] = c;
-        }
-        let mut dense = root.clone();
-        let dense_states = children[0].len() as u32;
-        for c in 1..=dense_states as usize {
-            for byte in 0..=255u8 {
-                let next =
-                    child(&children, c, byte.to_ascii_lowercase()).unwrap_or(root[byte as usize]);
-                dense.push(next);
-            }
-        }
-        let mut trans_start = Vec::with_capacity(n + 1);
-        let mut trans_bytes = Vec::new();
-        let mut trans_next = Vec::new();
-        for kids in &children {
-            trans_start.push(trans_bytes.len() as u32);
-            for &(b, c) in kids {
-                trans_bytes.push(b);
-                trans_next.push(c);
-            }
-        }
-        trans_start.push(trans_bytes.len() as u32);
-
-        let mut anchors = Vec::new();
-        let anchor: Vec<u32> = anchor_info
-            .into_iter()
-            .map(|a| match a {
+            let anchor = match anchor {
                 Some(info) => {
                     anchors.push(info);
                     (anchors.len() - 1) as u32
                 }
                 None => NONE,
+            };
+            outputs.push(Output {
+                match_len,
+                match_label,
+                anchor,
+            });
+            output[s] = (outputs.len() - 1) as u32;
+        }
+        drop(own_match);
+        drop(own_anchor);
+
+        // Byte classes: every byte some pattern holds is its own class.
+        let mut class = [0u8; 256];
+        let mut classes = 1usize;
+        let mut used = [false; 256];
+        for &b in &edge_byte[1..] {
+            used[b as usize] = true;
+        }
+        for b in STOP_BYTES {
+            used[b as usize] = true;
+        }
+        let mut representative = vec![0u8];
+        for b in 0..=255u8 {
+            if used[b as usize] && classes < 256 {
+                class[b as usize] = classes as u8;
+                representative.push(b);
+                classes += 1;
+            }
+        }
+        for b in b'A'..=b'Z' {
+            class[b as usize] = class[b.to_ascii_lowercase() as usize];
+        }
+        // Past 255 distinct bytes (binary values) the classes would merge
+        // bytes with different transitions: all states are sparse then.
+        let exact_classes = used.iter().filter(|&&u| u).count() < 256;
+        let stride_shift = classes.next_power_of_two().trailing_zeros();
+        let stride = 1usize << stride_shift;
+        let dense_states = if exact_classes {
+            (DENSE_BUDGET / (stride * 4)).clamp(1, n)
+        } else {
+            0
+        };
+        let interesting: Vec<bool> = output
+            .iter()
+            .map(|&o| {
+                o != NONE && {
+                    let o = outputs[o as usize];
+                    o.match_len > 0 || o.anchor != NONE
+                }
             })
             .collect();
-        let interesting = (0..n)
-            .map(|s| match_len[s] > 0 || anchor[s] != NONE)
-            .collect();
+        let mut dense = vec![0u32; dense_states * stride];
+        for s in 0..dense_states {
+            for (c, &rep) in representative.iter().enumerate() {
+                let next = match (c, child(s, rep)) {
+                    (0, _) => None,
+                    (_, found) => found,
+                };
+                dense[(s << stride_shift) | c] = match next {
+                    Some(t) => t,
+                    None if s == 0 => 0,
+                    None => dense[((fail[s] as usize) << stride_shift) | c],
+                };
+            }
+        }
+
+        // Tags go on after all rows are built (rows copy from shallower ones).
+        for s in 0..dense_states {
+            for (c, &rep) in representative.iter().enumerate() {
+                let entry = &mut dense[(s << stride_shift) | c];
+                if interesting[*entry as usize] || STOP_BYTES.contains(&rep) {
+                    *entry |= TAG;
+                }
+            }
+        }
         Automaton {
+            class,
+            stride_shift,
             dense,
-            dense_states,
-            interesting,
-            trans_start,
-            trans_bytes,
-            trans_next,
+            dense_states: dense_states as u32,
+            first_child,
+            edge_byte,
             fail,
             depth,
-            match_len,
-            match_label,
-            anchor,
+            interesting,
+            output,
+            outputs,
             anchors,
             max_needle_len,
         }
@@ -243,30 +355,68 @@ impl Automaton {
     /// The state after reading `byte` in `state`.
     #[inline(always)]
     pub fn step(&self, state: u32, byte: u8) -> u32 {
-        if state <= self.dense_states {
-            return self.dense[((state as usize) << 8) | byte as usize];
+        if state < self.dense_states {
+            return self.dense
+                [((state as usize) << self.stride_shift) | self.class[byte as usize] as usize]
+                & !TAG;
         }
         self.step_sparse(state, byte)
+    }
+
+    /// Steps over `bytes` from `state` until a stop byte (`ESC`, `\n`,
+    /// `\r`) or a byte that leads to an interesting state, neither of which
+    /// is consumed. Returns the state reached and the bytes consumed.
+    #[inline]
+    pub fn run_plain(&self, mut state: u32, bytes: &[u8]) -> (u32, usize) {
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            let next = if state < self.dense_states {
+                let entry = self.dense
+                    [((state as usize) << self.stride_shift) | self.class[b as usize] as usize];
+                if entry & TAG != 0 {
+                    break;
+                }
+                entry
+            } else {
+                if STOP_BYTES.contains(&b) {
+                    break;
+                }
+                let next = self.step_sparse(state, b);
+                if self.interesting[next as usize] {
+                    break;
+                }
+                next
+            };
+            state = next;
+            i += 1;
+        }
+        (state, i)
     }
 
     #[inline(never)]
     fn step_sparse(&self, mut state: u32, byte: u8) -> u32 {
         let b = byte.to_ascii_lowercase();
         loop {
-            if state <= self.dense_states {
-                return self.dense[((state as usize) << 8) | byte as usize];
+            if state < self.dense_states {
+                return self.dense
+                    [((state as usize) << self.stride_shift) | self.class[byte as usize] as usize]
+                    & !TAG;
             }
             let s = state as usize;
-            let lo = self.trans_start[s] as usize;
-            let hi = self.trans_start[s + 1] as usize;
-            let bytes = &self.trans_bytes[lo..hi];
+            let lo = self.first_child[s] as usize;
+            let hi = self.first_child[s + 1] as usize;
+            let bytes = &self.edge_byte[lo..hi];
             let found = if bytes.len() <= 8 {
                 bytes.iter().position(|&c| c == b)
             } else {
                 bytes.binary_search(&b).ok()
             };
             if let Some(i) = found {
-                return self.trans_next[lo + i];
+                return (lo + i) as u32;
+            }
+            if s == 0 {
+                return 0;
             }
             state = self.fail[s];
         }
@@ -284,17 +434,24 @@ impl Automaton {
         self.depth[state as usize] as usize
     }
 
+    fn output_of(&self, state: u32) -> Option<Output> {
+        let o = self.output[state as usize];
+        (o != NONE).then(|| self.outputs[o as usize])
+    }
+
     /// The longest needle ending at this state, as (length, label).
     #[inline]
     pub fn needle_match(&self, state: u32) -> Option<(usize, u32)> {
-        let len = self.match_len[state as usize];
-        (len > 0).then(|| (len as usize, self.match_label[state as usize]))
+        self.output_of(state)
+            .filter(|o| o.match_len > 0)
+            .map(|o| (o.match_len as usize, o.match_label))
     }
 
     #[inline]
     pub fn anchor(&self, state: u32) -> Option<AnchorInfo> {
-        let a = self.anchor[state as usize];
-        (a != NONE).then(|| self.anchors[a as usize])
+        self.output_of(state)
+            .filter(|o| o.anchor != NONE)
+            .map(|o| self.anchors[o.anchor as usize])
     }
 
     pub fn max_needle_len(&self) -> usize {
@@ -303,6 +460,19 @@ impl Automaton {
 
     pub fn state_count(&self) -> usize {
         self.depth.len()
+    }
+
+    /// Bytes held by the automaton's tables.
+    pub fn heap_bytes(&self) -> usize {
+        self.dense.len() * 4
+            + self.first_child.len() * 4
+            + self.edge_byte.len()
+            + self.fail.len() * 4
+            + self.depth.len() * 4
+            + self.interesting.len()
+            + self.output.len() * 4
+            + self.outputs.len() * std::mem::size_of::<Output>()
+            + self.anchors.len() * std::mem::size_of::<AnchorInfo>()
     }
 }
 
