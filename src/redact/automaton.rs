@@ -8,9 +8,14 @@
 //! case-insensitive by definition, and for known values a case variant is
 //! masked too, which over-masks but never under-masks.
 //!
-//! Transitions are sparse (sorted per state) with a dense table at the
-//! root, where almost all bytes of ordinary output are handled, so memory
-//! stays proportional to the total length of the patterns.
+//! Layout: states are numbered breadth-first, so a state's children are
+//! consecutive ids, found by a search of their edge bytes (no per-state
+//! allocation; about 14 bytes a state). The shallowest states, where
+//! ordinary text spends nearly all its time, also get full DFA rows over
+//! byte classes (failure links resolved) within a fixed budget; entries
+//! hold the next row's offset and a tag bit for "stop here", so the hot
+//! loop ([`Automaton::run_plain`]) is one table load and one add a byte.
+//! Memory stays proportional to the total length of the patterns.
 
 /// What a rule keyword occurrence means for holding back.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -38,8 +43,10 @@ const NONE: u32 = u32::MAX;
 /// nearly all its time, get a full row per byte class within this budget.
 const DENSE_BUDGET: usize = 2 << 20;
 /// Set on a dense entry whose step [`Automaton::run_plain`] must not take:
-/// the target state is interesting, or the byte is a stop byte.
-const TAG: u32 = 1 << 31;
+/// the target state is interesting, or the byte is a stop byte. Entries
+/// hold the target's row offset (`state * stride`, the stride even), whose
+/// low bit is free.
+const TAG: u32 = 1;
 /// Bytes the redactor handles itself around the automaton: an escape
 /// sequence may start, a line (or a wrapped base64 line) may end.
 const STOP_BYTES: [u8; 3] = [0x1b, b'\n', b'\r'];
@@ -62,10 +69,11 @@ pub struct Automaton {
     /// Byte -> class; bytes no pattern contains share class 0, and an
     /// upper-case letter shares its lower-case letter's class.
     class: [u8; 256],
-    /// log2 of the row stride (the class count rounded up to a power of 2).
-    stride_shift: u32,
+    /// Entries per row: the class count rounded up to even. Rows are no
+    /// wider than needed, so more of them stay in cache.
+    stride: usize,
     /// Full transition rows (failure links resolved) of states
-    /// `0..dense_states`, at `state << stride_shift`.
+    /// `0..dense_states`, at `state * stride`.
     dense: Vec<u32>,
     dense_states: u32,
     /// Children of `s` are the states `first_child[s]..first_child[s + 1]`.
@@ -293,9 +301,10 @@ impl Automaton {
         // Past 255 distinct bytes (binary values) the classes would merge
         // bytes with different transitions: all states are sparse then.
         let exact_classes = used.iter().filter(|&&u| u).count() < 256;
-        let stride_shift = classes.next_power_of_two().trailing_zeros();
-        let stride = 1usize << stride_shift;
-        let dense_states = if exact_classes {
+        let stride = classes + classes % 2;
+        // Row offsets of all states must fit an entry.
+        let offsets_fit = (n as u64) * (stride as u64) <= u64::from(u32::MAX);
+        let dense_states = if exact_classes && offsets_fit {
             (DENSE_BUDGET / (stride * 4)).clamp(1, n)
         } else {
             0
@@ -316,26 +325,26 @@ impl Automaton {
                     (0, _) => None,
                     (_, found) => found,
                 };
-                dense[(s << stride_shift) | c] = match next {
+                dense[s * stride + c] = match next {
                     Some(t) => t,
                     None if s == 0 => 0,
-                    None => dense[((fail[s] as usize) << stride_shift) | c],
+                    None => dense[fail[s] as usize * stride + c],
                 };
             }
         }
 
-        // Tags go on after all rows are built (rows copy from shallower ones).
+        // Offsets and tags go in after all rows are built (rows copy from
+        // shallower ones).
         for s in 0..dense_states {
             for (c, &rep) in representative.iter().enumerate() {
-                let entry = &mut dense[(s << stride_shift) | c];
-                if interesting[*entry as usize] || STOP_BYTES.contains(&rep) {
-                    *entry |= TAG;
-                }
+                let entry = &mut dense[s * stride + c];
+                let tag = interesting[*entry as usize] || STOP_BYTES.contains(&rep);
+                *entry = (*entry * stride as u32) | u32::from(tag);
             }
         }
         Automaton {
             class,
-            stride_shift,
+            stride,
             dense,
             dense_states: dense_states as u32,
             first_child,
@@ -356,42 +365,52 @@ impl Automaton {
     #[inline(always)]
     pub fn step(&self, state: u32, byte: u8) -> u32 {
         if state < self.dense_states {
-            return self.dense
-                [((state as usize) << self.stride_shift) | self.class[byte as usize] as usize]
-                & !TAG;
+            return self.dense_step(state, byte);
         }
         self.step_sparse(state, byte)
+    }
+
+    #[inline(always)]
+    fn dense_step(&self, state: u32, byte: u8) -> u32 {
+        let entry =
+            self.dense[state as usize * self.stride + self.class[byte as usize] as usize] & !TAG;
+        (entry as usize / self.stride) as u32
     }
 
     /// Steps over `bytes` from `state` until a stop byte (`ESC`, `\n`,
     /// `\r`) or a byte that leads to an interesting state, neither of which
     /// is consumed. Returns the state reached and the bytes consumed.
     #[inline]
-    pub fn run_plain(&self, mut state: u32, bytes: &[u8]) -> (u32, usize) {
+    pub fn run_plain(&self, state: u32, bytes: &[u8]) -> (u32, usize) {
+        let stride = self.stride;
+        let dense = &self.dense[..];
+        let class = &self.class;
+        let dense_end = self.dense_states as usize * stride;
+        // The row offset of the current state: one add and one load per
+        // byte while in the dense rows.
+        let mut offset = state as usize * stride;
         let mut i = 0;
         while i < bytes.len() {
             let b = bytes[i];
-            let next = if state < self.dense_states {
-                let entry = self.dense
-                    [((state as usize) << self.stride_shift) | self.class[b as usize] as usize];
+            if offset < dense_end {
+                let entry = dense[offset + class[b as usize] as usize];
                 if entry & TAG != 0 {
                     break;
                 }
-                entry
+                offset = entry as usize;
             } else {
                 if STOP_BYTES.contains(&b) {
                     break;
                 }
-                let next = self.step_sparse(state, b);
+                let next = self.step_sparse((offset / stride) as u32, b);
                 if self.interesting[next as usize] {
                     break;
                 }
-                next
-            };
-            state = next;
+                offset = next as usize * stride;
+            }
             i += 1;
         }
-        (state, i)
+        ((offset / stride) as u32, i)
     }
 
     #[inline(never)]
@@ -399,9 +418,7 @@ impl Automaton {
         let b = byte.to_ascii_lowercase();
         loop {
             if state < self.dense_states {
-                return self.dense
-                    [((state as usize) << self.stride_shift) | self.class[byte as usize] as usize]
-                    & !TAG;
+                return self.dense_step(state, byte);
             }
             let s = state as usize;
             let lo = self.first_child[s] as usize;

@@ -162,10 +162,67 @@ fn add_needles(needles: &mut Vec<Pattern>, labels: &mut Vec<String>, name: &str,
         } else {
             encoded
         };
-        if !bytes.is_empty() {
-            needles.push(Pattern::Needle { bytes, label });
+        for bytes in as_matched(bytes) {
+            if !bytes.is_empty() {
+                needles.push(Pattern::Needle { bytes, label });
+            }
         }
     }
+}
+
+/// Whether `line` (without its line break) is a wrapped base64 line.
+fn is_wrapped_line(line: &[u8]) -> bool {
+    WRAP_WIDTHS.contains(&(line.len() as u64)) && is_base64_text(line)
+}
+
+/// Base64 characters (standard or URL-safe), `=` only at the end.
+fn is_base64_text(text: &[u8]) -> bool {
+    let body = text.len() - text.iter().rev().take_while(|&&b| b == b'=').count();
+    text[..body]
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_'))
+}
+
+/// The forms in which matching sees `needle` once breaks after wrapped
+/// lines are transparent: those after its inner lines are left out; the
+/// first line's stream line may start before the needle, so when it could
+/// be a wrapped line its break is tried both ways.
+fn as_matched(needle: Vec<u8>) -> Vec<Vec<u8>> {
+    if !needle.contains(&b'\n') {
+        return vec![needle];
+    }
+    let mut forms: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut line_start = 0;
+    let mut first = true;
+    for (i, &b) in needle.iter().enumerate() {
+        if b != b'\n' {
+            continue;
+        }
+        let with_cr = &needle[line_start..i];
+        let line = with_cr.strip_suffix(b"\r").unwrap_or(with_cr);
+        let break_bytes = &needle[line_start + line.len()..=i];
+        if first {
+            let may_wrap = line.len() <= 76 && is_base64_text(line);
+            forms[0].extend_from_slice(line);
+            if may_wrap {
+                forms.push(forms[0].clone());
+            }
+            forms[0].extend_from_slice(break_bytes);
+            first = false;
+        } else {
+            for form in &mut forms {
+                form.extend_from_slice(line);
+                if !is_wrapped_line(line) {
+                    form.extend_from_slice(break_bytes);
+                }
+            }
+        }
+        line_start = i + 1;
+    }
+    for form in &mut forms {
+        form.extend_from_slice(&needle[line_start..]);
+    }
+    forms
 }
 
 fn compile(anchors: &[Pattern], needles: &[Pattern], labels: &[String]) -> Compiled {
@@ -231,6 +288,9 @@ pub struct StreamRedactor {
     escape_start: u64,
     /// Raw ranges of complete escape sequences, transparent to matching.
     skipped: std::collections::VecDeque<(u64, u64)>,
+    /// Starts of the `skipped` ranges that are wrapped-line breaks: rules
+    /// still see those.
+    wrap_breaks: std::collections::VecDeque<u64>,
     line_start: u64,
     /// `visible` when the current line started.
     line_visible_start: u64,
@@ -266,6 +326,7 @@ impl StreamRedactor {
             escape: Escape::Ground,
             escape_start: 0,
             skipped: Default::default(),
+            wrap_breaks: Default::default(),
             line_start: 0,
             line_visible_start: 0,
             last_newline_end: 0,
@@ -589,8 +650,14 @@ impl StreamRedactor {
 
     /// The line break `[start, p]` of a wrapped base64 line: transparent
     /// to matching, like an escape sequence, and kept in the output.
+    /// Rules see the break as it is: their anchors on the line are decided
+    /// as at any line end.
     fn wrap_break(&mut self, start: u64, p: u64) {
         self.skipped.push_back((start, p + 1));
+        self.wrap_breaks.push_back(start);
+        if !self.anchors.is_empty() {
+            self.decide_due(|a, _| !a.multi_line, start);
+        }
         self.start_line(p + 1);
     }
 
@@ -636,6 +703,7 @@ impl StreamRedactor {
         let mut excluded: Vec<(u64, u64)> = self
             .skipped
             .iter()
+            .filter(|&&(s, _)| !self.wrap_breaks.contains(&s))
             .chain(self.drops.iter())
             .filter(|&&(s, e)| e > start && s < end)
             .copied()
@@ -904,6 +972,9 @@ impl StreamRedactor {
             while self.skipped.front().is_some_and(|&(_, e)| e <= base) {
                 self.skipped.pop_front();
             }
+            while self.wrap_breaks.front().is_some_and(|&s| s < base) {
+                self.wrap_breaks.pop_front();
+            }
         }
     }
 }
@@ -1048,6 +1119,49 @@ mod tests {
             redact_all(&s, input.as_bytes()),
             b"leakscrub:allow gitleaks:allow t=***\n"
         );
+    }
+
+    #[test]
+    fn a_pem_key_registered_whole_is_masked_through_its_wrapped_lines() {
+        let body: String = (0..150u32)
+            .map(|i| {
+                char::from(
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                        [(i * 7 % 64) as usize],
+                )
+            })
+            .collect();
+        let lines: Vec<&str> = vec![&body[..64], &body[64..128], &body[128..]];
+        let key = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----",
+            lines.join("\n")
+        );
+        let s = shared(&[&key]);
+        let input = format!("x\n{key}\ny\n");
+        assert_eq!(redact_all(&s, input.as_bytes()), b"x\n***\n\n\ny\n");
+        let crlf = input.replace('\n', "\r\n");
+        let out = redact_all(&s, crlf.as_bytes());
+        assert!(!String::from_utf8_lossy(&out).contains(&body[10..50]));
+        assert!(out.starts_with(b"x\r\n***") && out.ends_with(b"\r\ny\r\n"));
+    }
+
+    #[test]
+    fn as_matched_leaves_out_breaks_after_wrapped_inner_lines() {
+        let full = "A".repeat(64);
+        let needle = format!("he:d\n{full}\ntail").into_bytes();
+        assert_eq!(
+            as_matched(needle),
+            vec![format!("he:d\n{full}tail").into_bytes()]
+        );
+        let needle = format!("abc\n{full}\nx").into_bytes();
+        assert_eq!(
+            as_matched(needle),
+            vec![
+                format!("abc\n{full}x").into_bytes(),
+                format!("abc{full}x").into_bytes()
+            ]
+        );
+        assert_eq!(as_matched(b"plain".to_vec()), vec![b"plain".to_vec()]);
     }
 
     #[test]
