@@ -703,9 +703,8 @@ impl StreamRedactor {
         let mut excluded: Vec<(u64, u64)> = self
             .skipped
             .iter()
-            .filter(|&&(s, _)| !self.wrap_breaks.contains(&s))
-            .chain(self.drops.iter())
-            .filter(|&&(s, e)| e > start && s < end)
+            .filter(|&&(s, e)| e > start && s < end && !self.wrap_breaks.contains(&s))
+            .chain(self.drops.iter().filter(|&&(s, e)| e > start && s < end))
             .copied()
             .collect();
         excluded.sort_unstable();
