@@ -42,11 +42,14 @@ const NONE: u32 = u32::MAX;
 /// Bytes of DFA rows: the shallow states, where ordinary text spends
 /// nearly all its time, get a full row per byte class within this budget.
 const DENSE_BUDGET: usize = 2 << 20;
-/// Set on a dense entry whose step [`Automaton::run_plain`] must not take:
-/// the target state is interesting, or the byte is a stop byte. Entries
-/// hold the target's row offset (`state * stride`, the stride even), whose
-/// low bit is free.
-const TAG: u32 = 1;
+/// Flags in the two low bits of a dense entry (free: the stride is a
+/// multiple of 4). `STOP`: [`Automaton::run_plain`] must not take the step
+/// (the target is interesting, or the byte is a stop byte). `SPARSE`: the
+/// target has no dense row, and the entry holds its id (`id << 2`) rather
+/// than its row offset.
+const STOP: u32 = 1;
+const SPARSE: u32 = 2;
+const FLAGS: u32 = STOP | SPARSE;
 /// Bytes the redactor handles itself around the automaton: an escape
 /// sequence may start, a line (or a wrapped base64 line) may end.
 const STOP_BYTES: [u8; 3] = [0x1b, b'\n', b'\r'];
@@ -69,7 +72,7 @@ pub struct Automaton {
     /// Byte -> class; bytes no pattern contains share class 0, and an
     /// upper-case letter shares its lower-case letter's class.
     class: [u8; 256],
-    /// Entries per row: the class count rounded up to even. Rows are no
+    /// Entries per row: the class count rounded up to a multiple of 4. Rows are no
     /// wider than needed, so more of them stay in cache.
     stride: usize,
     /// Full transition rows (failure links resolved) of states
@@ -301,9 +304,9 @@ impl Automaton {
         // Past 255 distinct bytes (binary values) the classes would merge
         // bytes with different transitions: all states are sparse then.
         let exact_classes = used.iter().filter(|&&u| u).count() < 256;
-        let stride = classes + classes % 2;
+        let stride = classes.next_multiple_of(4);
         // Row offsets of all states must fit an entry.
-        let offsets_fit = (n as u64) * (stride as u64) <= u64::from(u32::MAX);
+        let offsets_fit = (n as u64) * (stride as u64) < u64::from(u32::MAX >> 2);
         let dense_states = if exact_classes && offsets_fit {
             (DENSE_BUDGET / (stride * 4)).clamp(1, n)
         } else {
@@ -338,8 +341,14 @@ impl Automaton {
         for s in 0..dense_states {
             for (c, &rep) in representative.iter().enumerate() {
                 let entry = &mut dense[s * stride + c];
-                let tag = interesting[*entry as usize] || STOP_BYTES.contains(&rep);
-                *entry = (*entry * stride as u32) | u32::from(tag);
+                let target = *entry;
+                let stop = interesting[target as usize] || STOP_BYTES.contains(&rep);
+                let flags = if stop { STOP } else { 0 };
+                *entry = if (target as usize) < dense_states {
+                    (target * stride as u32) | flags
+                } else {
+                    (target << 2) | SPARSE | flags
+                };
             }
         }
         Automaton {
@@ -372,45 +381,59 @@ impl Automaton {
 
     #[inline(always)]
     fn dense_step(&self, state: u32, byte: u8) -> u32 {
-        let entry =
-            self.dense[state as usize * self.stride + self.class[byte as usize] as usize] & !TAG;
-        (entry as usize / self.stride) as u32
+        let entry = self.dense[state as usize * self.stride + self.class[byte as usize] as usize];
+        if entry & SPARSE != 0 {
+            entry >> 2
+        } else {
+            ((entry & !FLAGS) as usize / self.stride) as u32
+        }
     }
 
     /// Steps over `bytes` from `state` until a stop byte (`ESC`, `\n`,
     /// `\r`) or a byte that leads to an interesting state, neither of which
     /// is consumed. Returns the state reached and the bytes consumed.
-    #[inline]
+    #[inline(never)]
     pub fn run_plain(&self, state: u32, bytes: &[u8]) -> (u32, usize) {
         let stride = self.stride;
         let dense = &self.dense[..];
         let class = &self.class;
-        let dense_end = self.dense_states as usize * stride;
-        // The row offset of the current state: one add and one load per
-        // byte while in the dense rows.
-        let mut offset = state as usize * stride;
+        let mut state = state;
         let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            if offset < dense_end {
-                let entry = dense[offset + class[b as usize] as usize];
-                if entry & TAG != 0 {
-                    break;
+        loop {
+            if state < self.dense_states {
+                // In the dense rows: one add and one load a byte, on the
+                // next row's offset.
+                let mut offset = state as usize * stride;
+                let mut entry = 0;
+                while let Some(&b) = bytes.get(i) {
+                    entry = dense[offset + class[b as usize] as usize];
+                    if entry & FLAGS != 0 {
+                        break;
+                    }
+                    offset = entry as usize;
+                    i += 1;
                 }
-                offset = entry as usize;
+                if i == bytes.len() || entry & STOP != 0 {
+                    return ((offset / stride) as u32, i);
+                }
+                // Into a state without a dense row.
+                state = entry >> 2;
+                i += 1;
             } else {
+                let Some(&b) = bytes.get(i) else {
+                    return (state, i);
+                };
                 if STOP_BYTES.contains(&b) {
-                    break;
+                    return (state, i);
                 }
-                let next = self.step_sparse((offset / stride) as u32, b);
+                let next = self.step_sparse(state, b);
                 if self.interesting[next as usize] {
-                    break;
+                    return (state, i);
                 }
-                offset = next as usize * stride;
+                state = next;
+                i += 1;
             }
-            i += 1;
         }
-        ((offset / stride) as u32, i)
     }
 
     #[inline(never)]
