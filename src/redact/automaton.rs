@@ -10,11 +10,12 @@
 //!
 //! Layout: states are numbered breadth-first, so a state's children are
 //! consecutive ids, found by a search of their edge bytes (no per-state
-//! allocation; about 14 bytes a state). The shallowest states, where
+//! allocation; 18 bytes a state). The shallowest states, where
 //! ordinary text spends nearly all its time, also get full DFA rows over
 //! byte classes (failure links resolved) within a fixed budget; entries
-//! hold the next row's offset and a tag bit for "stop here", so the hot
-//! loop ([`Automaton::run_plain`]) is one table load and one add a byte.
+//! hold the next row's offset and two flag bits ("stop here", "no dense
+//! row"), so the hot loop ([`Automaton::run_plain`]) is one table load and
+//! one add a byte.
 //! Memory stays proportional to the total length of the patterns.
 
 /// What a rule keyword occurrence means for holding back.
@@ -106,6 +107,11 @@ struct TrieNode {
 
 impl Automaton {
     pub fn new(patterns: &[Pattern]) -> Automaton {
+        Automaton::with_dense_budget(patterns, DENSE_BUDGET)
+    }
+
+    /// [`Automaton::new`] with `dense_budget` bytes of dense rows.
+    fn with_dense_budget(patterns: &[Pattern], dense_budget: usize) -> Automaton {
         let lowered: Vec<(Vec<u8>, usize)> = patterns
             .iter()
             .enumerate()
@@ -308,7 +314,7 @@ impl Automaton {
         // Row offsets of all states must fit an entry.
         let offsets_fit = (n as u64) * (stride as u64) < u64::from(u32::MAX >> 2);
         let dense_states = if exact_classes && offsets_fit {
-            (DENSE_BUDGET / (stride * 4)).clamp(1, n)
+            (dense_budget / (stride * 4)).clamp(1, n)
         } else {
             0
         };
@@ -571,6 +577,66 @@ mod tests {
         let ac = needles(&["aab"]);
         assert_eq!(run(&ac, "aaa").1, 2);
         assert_eq!(run(&ac, "aaab").0, vec![(1, 4)]);
+    }
+
+    /// Dense rows and sparse transitions must agree, and `run_plain` must
+    /// stop exactly where stepping reaches a stop byte or an interesting
+    /// state.
+    #[test]
+    fn dense_and_sparse_layouts_agree() {
+        let words = [
+            "abcab", "bcabx", "cab", "ab\nc", "zzzzzz", "a_b-c", "xyzxyzq",
+        ];
+        let pats: Vec<Pattern> = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| Pattern::Needle {
+                bytes: w.as_bytes().to_vec(),
+                label: i as u32,
+            })
+            .collect();
+        let layouts = [
+            Automaton::with_dense_budget(&pats, 0),
+            Automaton::with_dense_budget(&pats, 1),
+            Automaton::with_dense_budget(&pats, 3 * 64 * 4),
+            Automaton::with_dense_budget(&pats, 1 << 20),
+        ];
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let alphabet = b"abcxyzqZAB_-\n\r\x1b.";
+        let text: Vec<u8> = (0..20_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                alphabet[(x % alphabet.len() as u64) as usize]
+            })
+            .collect();
+        let reference = &layouts[3];
+        for ac in &layouts {
+            let mut s = Automaton::START;
+            let mut r = Automaton::START;
+            let mut i = 0;
+            while i < text.len() {
+                let (after, n) = ac.run_plain(s, &text[i..]);
+                for &b in &text[i..i + n] {
+                    r = reference.step(r, b);
+                    assert!(!reference.is_interesting(r));
+                    assert!(!STOP_BYTES.contains(&b));
+                }
+                assert_eq!(ac.depth(after), reference.depth(r));
+                i += n;
+                if i == text.len() {
+                    break;
+                }
+                s = ac.step(after, text[i]);
+                r = reference.step(r, text[i]);
+                let stopped_right = STOP_BYTES.contains(&text[i]) || ac.is_interesting(s);
+                assert!(stopped_right, "run_plain stopped early at {i}");
+                assert_eq!(ac.depth(s), reference.depth(r));
+                assert_eq!(ac.needle_match(s), reference.needle_match(r));
+                i += 1;
+            }
+        }
     }
 
     #[test]
