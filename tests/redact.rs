@@ -373,3 +373,125 @@ confidence = "low"
     assert_eq!(code, 2);
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// Deterministic pseudo-random alphanumeric text (xorshift), so a failure
+/// names a reproducible case.
+fn alnum(len: usize, seed: u64) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ALPHABET[(x % ALPHABET.len() as u64) as usize] as char
+        })
+        .collect()
+}
+
+/// `data` through the real `base64` tool wrapped at `width` columns.
+fn base64_tool(data: &[u8], width: usize) -> Vec<u8> {
+    let out = std::process::Command::new("base64")
+        .arg(format!("-w{width}"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(data)?;
+            drop(stdin);
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(out.status.success());
+    out.stdout
+}
+
+/// The base64 characters of `stream` whose bits all come from
+/// `stream[at..at + len]`: what must never show in the output.
+fn core_chars(stream: &[u8], at: usize, len: usize) -> Vec<u8> {
+    let joined = base64_of(stream);
+    let first = (at * 8).div_ceil(6);
+    let last = ((at + len) * 8) / 6;
+    joined[first..last].to_vec()
+}
+
+#[test]
+fn base64_tool_output_wrapped_at_64_and_76_columns_is_masked() {
+    for width in [64, 76] {
+        for (k, len) in [100usize, 161, 230, 300].into_iter().enumerate() {
+            for offset in 0..3 {
+                let value = alnum(len, (width * 10 + k * 3 + offset) as u64);
+                let mut stream = alnum(offset + 90, 7).into_bytes()[..offset].to_vec();
+                stream.extend_from_slice(value.as_bytes());
+                stream.extend_from_slice(b"\ntrailing text after the value\n");
+                let wrapped = base64_tool(&stream, width);
+                let mut input = b"before\n".to_vec();
+                input.extend_from_slice(&wrapped);
+                input.extend_from_slice(b"after\n");
+                let out = redact()
+                    .env("WRAPPED_SECRET", &value)
+                    .args(["--value-env", "WRAPPED_SECRET"])
+                    .write_stdin(input.clone())
+                    .output()
+                    .unwrap();
+                assert!(out.status.success());
+                let case = format!("width {width} len {len} offset {offset}");
+                // Line breaks are kept, the rest of the stream too.
+                let newlines = |b: &[u8]| b.iter().filter(|&&c| c == b'\n').count();
+                assert_eq!(newlines(&out.stdout), newlines(&input), "{case}");
+                assert!(out.stdout.starts_with(b"before\n"), "{case}");
+                assert!(out.stdout.ends_with(b"after\n"), "{case}");
+                assert!(contains(&out.stdout, b"***"), "{case}");
+                let joined: Vec<u8> = out.stdout.iter().copied().filter(|&c| c != b'\n').collect();
+                let core = core_chars(&stream, offset, len);
+                for window in core.windows(8) {
+                    assert!(!contains(&joined, window), "{case}: leaked a piece");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn crlf_wrapped_base64_is_masked_and_ordinary_lines_are_not_joined() {
+    let value = alnum(120, 99);
+    let wrapped = base64_tool(value.as_bytes(), 76);
+    let crlf: Vec<u8> = wrapped
+        .split(|&c| c == b'\n')
+        .filter(|l| !l.is_empty())
+        .flat_map(|l| l.iter().copied().chain(*b"\r\n"))
+        .collect();
+    let out = redact()
+        .env("CRLF_SECRET", &value)
+        .args(["--value-env", "CRLF_SECRET"])
+        .write_stdin(crlf.clone())
+        .output()
+        .unwrap();
+    let joined: Vec<u8> = out
+        .stdout
+        .iter()
+        .copied()
+        .filter(|&c| c != b'\n' && c != b'\r')
+        .collect();
+    for window in core_chars(value.as_bytes(), 0, value.len()).windows(8) {
+        assert!(!contains(&joined, window));
+    }
+    assert_eq!(
+        out.stdout.iter().filter(|&&c| c == b'\n').count(),
+        crlf.iter().filter(|&&c| c == b'\n').count()
+    );
+
+    // A 75-column line is no wrapped line: the value split across it and
+    // the next is two separate texts.
+    let short = alnum(75, 5);
+    let input = format!("{short}\nvalue-tail\n");
+    let out = redact()
+        .env("SPLIT_SECRET", format!("{}value-tail", &short[60..]))
+        .args(["--value-env", "SPLIT_SECRET"])
+        .write_stdin(input.clone())
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, input.as_bytes());
+}

@@ -168,3 +168,111 @@ proptest! {
         }
     }
 }
+
+/// `data` through the real `base64` tool wrapped at `width` columns.
+fn base64_tool(data: &[u8], width: usize) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("base64")
+        .arg(format!("-w{width}"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(data).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    out.stdout
+}
+
+fn base64_std(data: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .encode(data)
+        .into_bytes()
+}
+
+/// Base64 characters whose bits all come from `stream[at..at + len]`.
+fn core_chars(stream: &[u8], at: usize, len: usize) -> Vec<u8> {
+    let joined = base64_std(stream);
+    joined[(at * 8).div_ceil(6)..((at + len) * 8) / 6].to_vec()
+}
+
+fn redact_in_pieces(
+    shared: &Arc<Redaction>,
+    input: &[u8],
+    cuts: &[usize],
+    flushes: &[bool],
+) -> Vec<u8> {
+    let mut r = StreamRedactor::new(Arc::clone(shared));
+    let mut out = Vec::new();
+    let mut at = 0;
+    let mut i = 0;
+    while at < input.len() {
+        let step = cuts.get(i).copied().unwrap_or(64).max(1);
+        let end = (at + step).min(input.len());
+        r.push(&input[at..end], &mut out);
+        if flushes.get(i).copied().unwrap_or(false) {
+            r.flush_partial(&mut out);
+        }
+        at = end;
+        i += 1;
+    }
+    r.finish(&mut out);
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// A value inside a stream wrapped by the real `base64` tool at 64 or
+    /// 76 columns, at any byte offset, with `\n` or `\r\n` line ends and
+    /// surrounding text: any chunking equals one-shot, keeps every line
+    /// break, and no piece of the value's base64 survives.
+    #[test]
+    fn wrapped_base64_in_any_chunking_never_leaks(
+        value in proptest::collection::vec(prop_oneof![b'a'..=b'z', b'A'..=b'Z', b'0'..=b'9'], 12..200),
+        lead in proptest::collection::vec(any::<u8>(), 0..160),
+        tail in proptest::collection::vec(any::<u8>(), 0..80),
+        wide in any::<bool>(),
+        crlf in any::<bool>(),
+        cuts in proptest::collection::vec(1usize..90, 0..60),
+        flushes in proptest::collection::vec(any::<bool>(), 60),
+    ) {
+        let known = [KnownValue { name: "V".into(), value: value.clone() }];
+        let rules = load_rule_set(&LoadOptions::default()).unwrap();
+        let shared = Arc::new(Redaction::new(&rules, &known, RedactConfig::default()).unwrap());
+        let mut stream = lead.clone();
+        stream.extend_from_slice(&value);
+        stream.extend_from_slice(&tail);
+        let mut wrapped = base64_tool(&stream, if wide { 76 } else { 64 });
+        if crlf {
+            wrapped = wrapped
+                .split(|&c| c == b'\n')
+                .filter(|l| !l.is_empty())
+                .flat_map(|l| l.iter().copied().chain(*b"\r\n"))
+                .collect();
+        }
+        let mut input = b"$ base64 secret.bin\n".to_vec();
+        input.extend_from_slice(&wrapped);
+        input.extend_from_slice(b"done.\n");
+
+        let one_shot = redact_all(&shared, &input);
+        let chunked = redact_in_pieces(&shared, &input, &cuts, &flushes);
+        prop_assert_eq!(&chunked, &one_shot);
+        let byte_wise = redact_in_pieces(&shared, &input, &[1; 4096], &flushes);
+        prop_assert_eq!(&byte_wise, &one_shot);
+
+        let count = |b: &[u8], c: u8| b.iter().filter(|&&x| x == c).count();
+        prop_assert_eq!(count(&one_shot, b'\n'), count(&input, b'\n'));
+        prop_assert_eq!(count(&one_shot, b'\r'), count(&input, b'\r'));
+        prop_assert!(one_shot.starts_with(b"$ base64 secret.bin\n"));
+        prop_assert!(one_shot.ends_with(b"done.\n"));
+        let joined: Vec<u8> = one_shot.iter().copied().filter(|&c| c != b'\n' && c != b'\r').collect();
+        let core = core_chars(&stream, lead.len(), value.len());
+        for window in core.windows(12) {
+            prop_assert!(!contains(&joined, window));
+        }
+    }
+}

@@ -59,6 +59,23 @@ impl Escape {
     }
 }
 
+/// Length of the escape sequence at the start of `bytes` when it is
+/// complete within `bytes` and within [`MAX_ESCAPE_LEN`], read exactly as
+/// the stream parser reads it byte by byte; otherwise `None`.
+#[inline]
+pub fn complete_sequence_len(bytes: &[u8]) -> Option<usize> {
+    let mut state = Escape::Ground;
+    for (k, &b) in bytes.iter().enumerate().take(MAX_ESCAPE_LEN + 1) {
+        let (next, outcome) = state.next(b);
+        match outcome {
+            Outcome::Complete => return Some(k + 1),
+            Outcome::Inside => state = next,
+            Outcome::Visible | Outcome::Aborted => return None,
+        }
+    }
+    None
+}
+
 /// The bytes matching sees of `bytes`: escape sequences removed, exactly
 /// as the stream parser removes them.
 pub fn visible(bytes: &[u8]) -> Vec<u8> {
@@ -97,5 +114,18 @@ mod tests {
         assert_eq!(visible(b"a\x1b(Bb\x1b[01;31m\x1b[Kc"), b"abc");
         assert_eq!(visible(b"a\x1b\nb"), b"a\nb");
         assert_eq!(visible(b"plain"), b"plain");
+    }
+
+    #[test]
+    fn complete_sequence_len_needs_the_whole_sequence() {
+        assert_eq!(complete_sequence_len(b"\x1b[01;31mX"), Some(8));
+        assert_eq!(complete_sequence_len(b"\x1b(B"), Some(3));
+        assert_eq!(complete_sequence_len(b"\x1b[01;3"), None);
+        assert_eq!(complete_sequence_len(b"\x1b\n"), None);
+        assert_eq!(complete_sequence_len(b"x"), None);
+        let mut long = b"\x1b[".to_vec();
+        long.extend(std::iter::repeat_n(b'1', MAX_ESCAPE_LEN));
+        long.push(b'm');
+        assert_eq!(complete_sequence_len(&long), None);
     }
 }

@@ -35,6 +35,53 @@
 //! copied to the output even from inside a masked secret. A `\r` is an
 //! ordinary byte, so `S\rXXXX` is masked like `S XXXX`.
 //!
+//! # Wrapped base64
+//!
+//! The line break (`\n` or `\r\n`) after a *wrapped line* is transparent
+//! too, exactly like an escape sequence: it is left out of the visible
+//! stream and kept in the output, also inside a mask. A wrapped line is a
+//! line of exactly 64 or 76 visible characters (the widths of `base64`,
+//! `openssl base64` and PEM writers), all from the standard or URL-safe
+//! base64 alphabet, `=` only at its end. So the needles hold no wrapped
+//! forms: for a value inside base64 output wrapped at 64 or 76 columns,
+//! every line but the last has exactly that width, every break but the
+//! last is transparent, and the visible stream holds the unwrapped base64
+//! text, of which the value's trimmed base64 needle is a substring whatever
+//! the value's byte offset (see [`encodings`]). The match is masked like
+//! any other, from its first raw byte to its last, so the breaks inside it
+//! are written between replacement and the rest of the line.
+//!
+//! Why this keeps the guarantees:
+//!
+//! - *Chunking cannot change what is transparent.* Whether a break is
+//!   transparent depends only on the bytes of its line (checked at the
+//!   `\r` or `\n`, from the line's start, which the buffer keeps while the
+//!   line is short enough to qualify) and, for `\r`, on the one byte after
+//!   it. A `\r` ending a would-be wrapped line is held, unseen by matching,
+//!   until that byte arrives (or input ends, when it is an ordinary byte);
+//!   a timed flush stops before it. So the visible stream, hence every
+//!   match and mask, is the same for every split of the input.
+//! - *Nothing that could become a match is written.* The automaton's depth
+//!   counts visible bytes; the held region starts where those bytes start
+//!   in the raw stream, counting back across transparent breaks. A partial
+//!   match spanning a break therefore holds its bytes on both lines, and
+//!   the rest of the argument above is unchanged.
+//! - *Other lines still leave at their newline.* Only a transparent break
+//!   can leave bytes of a completed line held, and then only the suffix
+//!   that is still a prefix of some needle or an unfinished rule keyword.
+//!   An ordinary line's newline is a visible byte: it goes out as before.
+//!
+//! Joining a wrapped line to the next can only add needle matches (a
+//! needle spanning a full-width base64 line and whatever follows): an
+//! occurrence that does not span the break is still contiguous once the
+//! break is left out. A needle that itself holds line breaks (a PEM key,
+//! registered whole) is looked for as matching sees it: the breaks after
+//! its inner lines that are wrapped lines are left out of it, and when its
+//! first line could end a wrapped line (base64 characters, at most 76,
+//! whose stream line may start earlier) both forms are needles. Rules are
+//! unaffected: the text their regexes see keeps these breaks, and their
+//! anchors are decided at them as at any line end.
+//!
 //! Output is line-buffered: completed lines go out at their newline; a
 //! partial line (a prompt, a progress bar redrawn with `\r`) waits for its
 //! newline, for the timed flush ([`stream::StreamRedactor::flush_partial`],

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 
-use super::ansi::{visible, Escape, Outcome, MAX_ESCAPE_LEN};
+use super::ansi::{complete_sequence_len, visible, Escape, Outcome, MAX_ESCAPE_LEN};
 use super::automaton::{Automaton, Pattern};
-use super::encodings::needles_for;
+use super::encodings::unwrapped_needles_for;
 use super::patterns::{anchor_patterns, select_rules, RuleSelection};
 use super::values::KnownValue;
 use crate::engine::{Engine, INLINE_ALLOW_MARKERS};
@@ -26,6 +26,13 @@ const LOOKBEHIND: u64 = 256;
 /// A partial line is normally held until its newline or the timed flush;
 /// past this size its safe part goes out anyway, which bounds memory.
 const PARTIAL_LINE_LIMIT: u64 = 16 * 1024;
+/// Widths of the lines whose line break is transparent to matching: the
+/// columns at which `base64`, `openssl base64` and PEM writers wrap.
+const WRAP_WIDTHS: [u64; 2] = [64, 76];
+/// A line is only checked for being wrapped base64 while its raw length
+/// (escape sequences included) stays within this; the buffer keeps a line
+/// this short whole, whatever was flushed of it.
+const WRAP_SCAN_LIMIT: u64 = 4096;
 /// The name `::add-mask::` values are reported under.
 pub const ADD_MASK_NAME: &str = "add-mask";
 
@@ -145,7 +152,9 @@ fn add_needles(needles: &mut Vec<Pattern>, labels: &mut Vec<String>, name: &str,
             (labels.len() - 1) as u32
         }
     };
-    for encoded in needles_for(value) {
+    // Wrapped base64 needs no needles of its own: its line breaks are
+    // transparent to matching (see `ends_wrapped_line`).
+    for encoded in unwrapped_needles_for(value) {
         // Matching sees the stream without escape sequences; a value
         // holding one must be looked for the same way.
         let bytes = if encoded.contains(&0x1b) {
@@ -153,10 +162,67 @@ fn add_needles(needles: &mut Vec<Pattern>, labels: &mut Vec<String>, name: &str,
         } else {
             encoded
         };
-        if !bytes.is_empty() {
-            needles.push(Pattern::Needle { bytes, label });
+        for bytes in as_matched(bytes) {
+            if !bytes.is_empty() {
+                needles.push(Pattern::Needle { bytes, label });
+            }
         }
     }
+}
+
+/// Whether `line` (without its line break) is a wrapped base64 line.
+fn is_wrapped_line(line: &[u8]) -> bool {
+    WRAP_WIDTHS.contains(&(line.len() as u64)) && is_base64_text(line)
+}
+
+/// Base64 characters (standard or URL-safe), `=` only at the end.
+fn is_base64_text(text: &[u8]) -> bool {
+    let body = text.len() - text.iter().rev().take_while(|&&b| b == b'=').count();
+    text[..body]
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_'))
+}
+
+/// The forms in which matching sees `needle` once breaks after wrapped
+/// lines are transparent: those after its inner lines are left out; the
+/// first line's stream line may start before the needle, so when it could
+/// be a wrapped line its break is tried both ways.
+fn as_matched(needle: Vec<u8>) -> Vec<Vec<u8>> {
+    if !needle.contains(&b'\n') {
+        return vec![needle];
+    }
+    let mut forms: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut line_start = 0;
+    let mut first = true;
+    for (i, &b) in needle.iter().enumerate() {
+        if b != b'\n' {
+            continue;
+        }
+        let with_cr = &needle[line_start..i];
+        let line = with_cr.strip_suffix(b"\r").unwrap_or(with_cr);
+        let break_bytes = &needle[line_start + line.len()..=i];
+        if first {
+            let may_wrap = line.len() <= 76 && is_base64_text(line);
+            forms[0].extend_from_slice(line);
+            if may_wrap {
+                forms.push(forms[0].clone());
+            }
+            forms[0].extend_from_slice(break_bytes);
+            first = false;
+        } else {
+            for form in &mut forms {
+                form.extend_from_slice(line);
+                if !is_wrapped_line(line) {
+                    form.extend_from_slice(break_bytes);
+                }
+            }
+        }
+        line_start = i + 1;
+    }
+    for form in &mut forms {
+        form.extend_from_slice(&needle[line_start..]);
+    }
+    forms
 }
 
 fn compile(anchors: &[Pattern], needles: &[Pattern], labels: &[String]) -> Compiled {
@@ -222,8 +288,16 @@ pub struct StreamRedactor {
     escape_start: u64,
     /// Raw ranges of complete escape sequences, transparent to matching.
     skipped: std::collections::VecDeque<(u64, u64)>,
+    /// Starts of the `skipped` ranges that are wrapped-line breaks: rules
+    /// still see those.
+    wrap_breaks: std::collections::VecDeque<u64>,
     line_start: u64,
+    /// `visible` when the current line started.
+    line_visible_start: u64,
     last_newline_end: u64,
+    /// A `\r` that ends a wrapped base64 line if a `\n` follows: not yet
+    /// seen by matching, and held.
+    pending_cr: Option<u64>,
     line: LineMode,
     anchors: Vec<PendingAnchor>,
     next_decide: u64,
@@ -252,8 +326,11 @@ impl StreamRedactor {
             escape: Escape::Ground,
             escape_start: 0,
             skipped: Default::default(),
+            wrap_breaks: Default::default(),
             line_start: 0,
+            line_visible_start: 0,
             last_newline_end: 0,
+            pending_cr: None,
             line: LineMode::Prefix(0),
             anchors: Vec::new(),
             next_decide: u64::MAX,
@@ -295,10 +372,23 @@ impl StreamRedactor {
         let mut compiled = Arc::clone(&self.compiled);
         let mut i = from;
         while i < self.buf.len() {
-            if self.line == LineMode::Normal && self.escape == Escape::Ground {
+            if self.line == LineMode::Normal
+                && self.escape == Escape::Ground
+                && self.pending_cr.is_none()
+            {
                 i = self.plain_run(&compiled.automaton, i);
                 if i == self.buf.len() {
                     break;
+                }
+                // A whole escape sequence at once; one split across reads
+                // goes through the byte-wise parser, which reads it alike.
+                if self.buf[i] == 0x1b {
+                    if let Some(n) = complete_sequence_len(&self.buf[i..]) {
+                        let p = self.base + i as u64;
+                        self.skipped.push_back((p, p + n as u64));
+                        i += n;
+                        continue;
+                    }
                 }
             }
             let b = self.buf[i];
@@ -328,6 +418,10 @@ impl StreamRedactor {
     /// End of input: decides everything pending and writes the rest.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
         let end = self.data_end();
+        if let Some(cr) = self.pending_cr.take() {
+            let compiled = Arc::clone(&self.compiled);
+            self.visible_byte(&compiled, b'\r', cr);
+        }
         match self.line {
             LineMode::Prefix(n) if n > 0 => {
                 self.line = LineMode::Normal;
@@ -365,32 +459,32 @@ impl StreamRedactor {
     /// without consuming it, at the first byte that needs more (an escape,
     /// a newline, a needle or anchor ending, a rule to decide).
     #[inline]
-    fn plain_run(&mut self, ac: &Automaton, mut i: usize) -> usize {
-        let buf = &self.buf;
-        let mut state = self.state;
-        let mut visible = self.visible;
-        let last_plain = self.next_decide.saturating_sub(1);
-        while i < buf.len() {
-            let b = buf[i];
-            if b == 0x1b || b == b'\n' || visible >= last_plain {
-                break;
-            }
-            let next = ac.step(state, b);
-            if ac.is_interesting(next) {
-                break;
-            }
-            state = next;
-            visible += 1;
-            i += 1;
-        }
+    fn plain_run(&mut self, ac: &Automaton, i: usize) -> usize {
+        // The run stops one visible byte before the next decision is due.
+        let room = self
+            .next_decide
+            .saturating_sub(1)
+            .saturating_sub(self.visible);
+        let end = self
+            .buf
+            .len()
+            .min(i.saturating_add(usize::try_from(room).unwrap_or(usize::MAX)));
+        let (state, n) = ac.run_plain(self.state, &self.buf[i..end]);
         self.state = state;
-        self.visible = visible;
-        i
+        self.visible += n as u64;
+        i + n
     }
 
     /// Processes one raw byte; returns true when the automaton changed.
     #[inline]
     fn byte(&mut self, compiled: &Compiled, b: u8, p: u64) -> bool {
+        if let Some(cr) = self.pending_cr.take() {
+            if b == b'\n' {
+                self.wrap_break(cr, p);
+                return false;
+            }
+            self.visible_byte(compiled, b'\r', cr);
+        }
         match self.line {
             LineMode::Normal => {}
             LineMode::Prefix(n) => {
@@ -449,7 +543,17 @@ impl StreamRedactor {
         let (next, outcome) = self.escape.next(b);
         self.escape = next;
         match outcome {
-            Outcome::Visible => self.visible_byte(compiled, b, p),
+            Outcome::Visible => {
+                if (b == b'\n' || b == b'\r') && self.ends_wrapped_line(p) {
+                    if b == b'\r' {
+                        self.pending_cr = Some(p);
+                    } else {
+                        self.wrap_break(p, p);
+                    }
+                } else {
+                    self.visible_byte(compiled, b, p);
+                }
+            }
             Outcome::Inside => {
                 if b == 0x1b && next == Escape::Esc {
                     self.escape_start = p;
@@ -493,10 +597,68 @@ impl StreamRedactor {
             if !self.anchors.is_empty() {
                 self.decide_due(|a, _| !a.multi_line, p);
             }
-            self.line_start = p + 1;
-            self.last_newline_end = p + 1;
-            self.line = LineMode::Prefix(0);
+            self.start_line(p + 1);
         }
+    }
+
+    fn start_line(&mut self, at: u64) {
+        self.line_start = at;
+        self.last_newline_end = at;
+        self.line_visible_start = self.visible;
+        self.line = LineMode::Prefix(0);
+    }
+
+    /// Whether the line ending at raw offset `p` (at its `\r` or `\n`) is
+    /// a line of wrapped base64: exactly a wrap width of visible base64
+    /// characters (standard or URL-safe, `=` only at the end). Depends on
+    /// the line's bytes alone, never on how they were read.
+    fn ends_wrapped_line(&self, p: u64) -> bool {
+        let width = self.visible - self.line_visible_start;
+        if !WRAP_WIDTHS.contains(&width)
+            || self.line != LineMode::Normal
+            || p - self.line_start > WRAP_SCAN_LIMIT
+            || self.line_start < self.base
+        {
+            return false;
+        }
+        let line_start = self.line_start;
+        let mut skips = self
+            .skipped
+            .iter()
+            .filter(|&&(_, e)| e > line_start)
+            .peekable();
+        let mut padding = false;
+        let mut q = line_start;
+        while q < p {
+            if let Some(&&(s, e)) = skips.peek() {
+                if s <= q {
+                    q = q.max(e);
+                    skips.next();
+                    continue;
+                }
+            }
+            match self.buf[(q - self.base) as usize] {
+                b'=' => padding = true,
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' | b'-' | b'_' if !padding => {
+                }
+                _ => return false,
+            }
+            q += 1;
+        }
+        true
+    }
+
+    /// The line break `[start, p]` of a wrapped base64 line: transparent
+    /// to matching, like an escape sequence, and kept in the output.
+    /// Rules see the break as it is: their anchors on the line are decided
+    /// as at any line end.
+    fn wrap_break(&mut self, start: u64, p: u64) {
+        self.skipped.push_back((start, p + 1));
+        self.wrap_breaks.push_back(start);
+        if !self.anchors.is_empty() {
+            self.decide_due(|a, _| !a.multi_line, start);
+        }
+        self.start_line(p + 1);
     }
 
     fn decide_due(&mut self, due: impl Fn(&PendingAnchor, u64) -> bool, region_end: u64) {
@@ -541,8 +703,8 @@ impl StreamRedactor {
         let mut excluded: Vec<(u64, u64)> = self
             .skipped
             .iter()
-            .chain(self.drops.iter())
-            .filter(|&&(s, e)| e > start && s < end)
+            .filter(|&&(s, e)| e > start && s < end && !self.wrap_breaks.contains(&s))
+            .chain(self.drops.iter().filter(|&&(s, e)| e > start && s < end))
             .copied()
             .collect();
         excluded.sort_unstable();
@@ -669,6 +831,9 @@ impl StreamRedactor {
         let visible_end = if self.escape != Escape::Ground {
             safe = safe.min(self.escape_start);
             self.escape_start
+        } else if let Some(cr) = self.pending_cr {
+            safe = safe.min(cr);
+            cr
         } else {
             end
         };
@@ -696,9 +861,7 @@ impl StreamRedactor {
         }
         let value = unescape_command(raw);
         self.drops.push((self.line_start, line_end));
-        self.line_start = line_end;
-        self.last_newline_end = line_end;
-        self.line = LineMode::Prefix(0);
+        self.start_line(line_end);
         self.state = Automaton::START;
         let min = self.shared.config.min_length;
         if value.len() < min {
@@ -718,9 +881,7 @@ impl StreamRedactor {
         if let Some(d) = self.drops.iter_mut().find(|d| d.1 == u64::MAX) {
             d.1 = line_end;
         }
-        self.line_start = line_end;
-        self.last_newline_end = line_end;
-        self.line = LineMode::Prefix(0);
+        self.start_line(line_end);
     }
 
     fn replacement_for(&self, name: &str) -> String {
@@ -796,6 +957,9 @@ impl StreamRedactor {
     /// Forgets bytes well before the held region.
     fn compact(&mut self) {
         let mut keep_from = self.emitted.saturating_sub(LOOKBEHIND);
+        if self.data_end() - self.line_start <= WRAP_SCAN_LIMIT {
+            keep_from = keep_from.min(self.line_start);
+        }
         for a in &self.anchors {
             keep_from = keep_from.min(a.keyword_start.saturating_sub(LOOKBEHIND));
         }
@@ -806,6 +970,9 @@ impl StreamRedactor {
             let base = self.base;
             while self.skipped.front().is_some_and(|&(_, e)| e <= base) {
                 self.skipped.pop_front();
+            }
+            while self.wrap_breaks.front().is_some_and(|&s| s < base) {
+                self.wrap_breaks.pop_front();
             }
         }
     }
@@ -951,6 +1118,49 @@ mod tests {
             redact_all(&s, input.as_bytes()),
             b"leakscrub:allow gitleaks:allow t=***\n"
         );
+    }
+
+    #[test]
+    fn a_pem_key_registered_whole_is_masked_through_its_wrapped_lines() {
+        let body: String = (0..150u32)
+            .map(|i| {
+                char::from(
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                        [(i * 7 % 64) as usize],
+                )
+            })
+            .collect();
+        let lines: Vec<&str> = vec![&body[..64], &body[64..128], &body[128..]];
+        let key = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----",
+            lines.join("\n")
+        );
+        let s = shared(&[&key]);
+        let input = format!("x\n{key}\ny\n");
+        assert_eq!(redact_all(&s, input.as_bytes()), b"x\n***\n\n\ny\n");
+        let crlf = input.replace('\n', "\r\n");
+        let out = redact_all(&s, crlf.as_bytes());
+        assert!(!String::from_utf8_lossy(&out).contains(&body[10..50]));
+        assert!(out.starts_with(b"x\r\n***") && out.ends_with(b"\r\ny\r\n"));
+    }
+
+    #[test]
+    fn as_matched_leaves_out_breaks_after_wrapped_inner_lines() {
+        let full = "A".repeat(64);
+        let needle = format!("he:d\n{full}\ntail").into_bytes();
+        assert_eq!(
+            as_matched(needle),
+            vec![format!("he:d\n{full}tail").into_bytes()]
+        );
+        let needle = format!("abc\n{full}\nx").into_bytes();
+        assert_eq!(
+            as_matched(needle),
+            vec![
+                format!("abc\n{full}x").into_bytes(),
+                format!("abc{full}x").into_bytes()
+            ]
+        );
+        assert_eq!(as_matched(b"plain".to_vec()), vec![b"plain".to_vec()]);
     }
 
     #[test]
