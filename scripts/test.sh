@@ -23,4 +23,6 @@ need base64 || install_pkgs coreutils
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo build --release --bins
-cargo test --release
+# Library, binary and integration tests (no doc tests: there are none, and an
+# empty doc-test run would be the last line CI reads).
+cargo test --release --lib --bins --tests
