@@ -153,86 +153,147 @@ const BACK_CONTEXT: usize = 256;
 /// Reads a stream chunk by chunk, in bounded memory, scanning up to
 /// `parallel` chunks at once. Returns the number of bytes read.
 pub fn feed_reader<R: Read>(
-    mut reader: R,
+    reader: R,
     prov: &Provenance,
     sink: &dyn BlobSink,
     chunk_size: usize,
     parallel: usize,
 ) -> io::Result<u64> {
     let overlap = sink.chunk_overlap();
-    let chunk_size = chunk_size.max(overlap * 4).max(4096);
+    let mut chunks = ChunkReader {
+        reader,
+        overlap,
+        chunk_size: chunk_size.max(overlap * 4).max(4096),
+        total: 0,
+        carry: Vec::new(),
+        carry_ctx: 0,
+        line_base: 0,
+        column_base: 0,
+        eof: false,
+    };
+    let scan = |c: &OwnedChunk| {
+        sink.chunk(
+            prov,
+            Chunk {
+                data: &c.data,
+                keep: c.keep.clone(),
+                line_base: c.line_base,
+                column_base: c.column_base,
+            },
+        )
+    };
     let parallel = parallel.max(1);
-    let mut total: u64 = 0;
-    // Bytes carried from the previous chunk: `ctx` of already-reported
-    // context followed by bytes not yet reported.
-    let mut carry: Vec<u8> = Vec::new();
-    let mut carry_ctx = 0usize;
-    let mut line_base = 0u64;
-    let mut column_base = 0u64;
-    let mut eof = false;
-    while !eof {
-        // Read a batch of chunks, then scan them side by side.
-        let mut batch: Vec<(Vec<u8>, Range<usize>, u64, u64)> = Vec::new();
-        while batch.len() < parallel && !eof {
-            let mut buf = Vec::with_capacity(carry.len() + chunk_size);
-            buf.extend_from_slice(&carry);
-            let want = buf.len() + chunk_size;
-            let got = read_full(&mut reader, &mut buf, want)?;
-            total += got as u64;
-            if buf.len() < want {
-                eof = true;
+    if parallel == 1 {
+        while let Some(c) = chunks.next_chunk()? {
+            scan(&c);
+        }
+    } else {
+        // Reading and scanning overlap: this thread reads the next chunks
+        // while `parallel` workers scan; the bounded queue keeps memory at
+        // a few chunks whatever the stream's size.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<OwnedChunk>(parallel);
+        let rx = std::sync::Mutex::new(rx);
+        std::thread::scope(|scope| -> io::Result<()> {
+            for _ in 0..parallel {
+                let (rx, scan) = (&rx, &scan);
+                scope.spawn(move || loop {
+                    let next = match rx.lock() {
+                        Ok(guard) => guard.recv(),
+                        Err(_) => return,
+                    };
+                    match next {
+                        Ok(c) => scan(&c),
+                        Err(_) => return,
+                    }
+                });
             }
-            if got == 0 && batch.is_empty() && carry.is_empty() {
-                break;
-            }
-            if got == 0 && !carry.is_empty() && buf.len() == carry.len() && carry_ctx == buf.len() {
-                break;
-            }
-            let keep_end = if eof {
-                buf.len()
-            } else {
-                buf.len().saturating_sub(overlap)
+            let result = loop {
+                match chunks.next_chunk() {
+                    Ok(Some(c)) => {
+                        if tx.send(c).is_err() {
+                            break Ok(());
+                        }
+                    }
+                    Ok(None) => break Ok(()),
+                    Err(e) => break Err(e),
+                }
             };
-            let keep = carry_ctx.min(keep_end)..keep_end;
-            let (lb, cb) = (line_base, column_base);
-            // Advance line/column bases to the start of the next chunk.
-            let next_start = keep_end
-                .saturating_sub(BACK_CONTEXT)
-                .max(carry_ctx.min(keep_end));
-            let consumed = &buf[..next_start];
-            let newlines = memchr::memchr_iter(b'\n', consumed).count() as u64;
-            match memchr::memrchr(b'\n', consumed) {
-                Some(nl) => column_base = (next_start - nl - 1) as u64,
-                None => column_base += next_start as u64,
-            }
-            line_base += newlines;
-            carry = buf[next_start..].to_vec();
-            carry_ctx = keep_end - next_start;
-            batch.push((buf, keep, lb, cb));
-        }
-        if batch.is_empty() {
-            break;
-        }
-        let scan = |(data, keep, line_base, column_base): &(Vec<u8>, Range<usize>, u64, u64)| {
-            sink.chunk(
-                prov,
-                Chunk {
-                    data,
-                    keep: keep.clone(),
-                    line_base: *line_base,
-                    column_base: *column_base,
-                },
-            )
-        };
-        if batch.len() == 1 {
-            scan(&batch[0]);
-        } else {
-            use rayon::prelude::*;
-            batch.par_iter().for_each(scan);
-        }
+            drop(tx);
+            result
+        })?;
     }
-    sink.finished(prov, total);
-    Ok(total)
+    sink.finished(prov, chunks.total);
+    Ok(chunks.total)
+}
+
+/// One chunk cut from a stream, owning its bytes so it can cross threads.
+struct OwnedChunk {
+    data: Vec<u8>,
+    keep: Range<usize>,
+    line_base: u64,
+    column_base: u64,
+}
+
+/// Cuts a stream into overlapping chunks and tracks where each starts.
+struct ChunkReader<R> {
+    reader: R,
+    overlap: usize,
+    chunk_size: usize,
+    total: u64,
+    /// Bytes carried from the previous chunk: `carry_ctx` bytes of
+    /// already-reported context, then bytes not yet reported.
+    carry: Vec<u8>,
+    carry_ctx: usize,
+    line_base: u64,
+    column_base: u64,
+    eof: bool,
+}
+
+impl<R: Read> ChunkReader<R> {
+    fn next_chunk(&mut self) -> io::Result<Option<OwnedChunk>> {
+        if self.eof {
+            return Ok(None);
+        }
+        let mut buf = Vec::with_capacity(self.carry.len() + self.chunk_size);
+        buf.extend_from_slice(&self.carry);
+        let want = buf.len() + self.chunk_size;
+        let got = read_full(&mut self.reader, &mut buf, want)?;
+        self.total += got as u64;
+        if buf.len() < want {
+            self.eof = true;
+        }
+        // Nothing new and nothing unreported left: the stream is done.
+        if got == 0 && self.carry_ctx >= buf.len() {
+            self.eof = true;
+            return Ok(None);
+        }
+        let keep_end = if self.eof {
+            buf.len()
+        } else {
+            buf.len().saturating_sub(self.overlap)
+        };
+        let keep = self.carry_ctx.min(keep_end)..keep_end;
+        let (line_base, column_base) = (self.line_base, self.column_base);
+        // Advance line/column bases to the start of the next chunk.
+        let next_start = keep_end
+            .saturating_sub(BACK_CONTEXT)
+            .max(self.carry_ctx.min(keep_end));
+        let consumed = &buf[..next_start];
+        let newlines = memchr::memchr_iter(b'\n', consumed).count() as u64;
+        match memchr::memrchr(b'\n', consumed) {
+            Some(nl) => self.column_base = (next_start - nl - 1) as u64,
+            None => self.column_base += next_start as u64,
+        }
+        self.line_base += newlines;
+        self.carry = buf[next_start..].to_vec();
+        self.carry_ctx = keep_end - next_start;
+        Ok(Some(OwnedChunk {
+            data: buf,
+            keep,
+            line_base,
+            column_base,
+        }))
+    }
 }
 
 /// Reads until `buf` holds `want` bytes or the reader ends.
