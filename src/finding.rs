@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::rules::Confidence;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct Finding {
     pub rule: String,
     pub description: String,
@@ -39,6 +39,23 @@ pub struct Finding {
     /// The source line(s) holding the match, raw; mask before display.
     #[serde(skip)]
     pub line_text: Vec<u8>,
+}
+
+/// Debug output masks the secret and leaves out the line: a `{:?}` in a
+/// log, an assertion or a panic message must not print either.
+impl std::fmt::Debug for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finding")
+            .field("rule", &self.rule)
+            .field("path", &self.path)
+            .field("line", &self.line)
+            .field("column", &self.column)
+            .field("secret", &mask(&self.secret))
+            .field("fingerprint", &self.fingerprint)
+            .field("commit", &self.commit)
+            .field("layer", &self.layer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Finding {
@@ -119,6 +136,16 @@ pub fn fingerprint(rule: &str, path: &str, secret: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_masks_the_secret_and_drops_the_line() {
+        let mut f = crate::report::testutil::finding("p", 1);
+        f.line_text = b"let t = 'tail-of-line-text'".to_vec();
+        let shown = format!("{f:?}");
+        assert!(!shown.contains(crate::report::testutil::TOKEN), "{shown}");
+        assert!(!shown.contains("tail-of-line-text"), "{shown}");
+        assert!(shown.contains("ghp_***"), "{shown}");
+    }
 
     #[test]
     fn mask_keeps_prefix_only() {

@@ -31,12 +31,31 @@ pub struct AnchorInfo {
 }
 
 /// A pattern to compile.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Pattern {
     /// A literal to mask, with the index of the name it is reported under.
     Needle { bytes: Vec<u8>, label: u32 },
     /// A rule keyword: its occurrence starts a held region.
     Anchor { bytes: Vec<u8>, info: AnchorInfo },
+}
+
+/// Debug output never shows a needle: needles are secrets and their
+/// encodings. Keywords are public and shown.
+impl std::fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pattern::Needle { label, .. } => f
+                .debug_struct("Needle")
+                .field("label", label)
+                .field("bytes", &"<redacted>")
+                .finish(),
+            Pattern::Anchor { bytes, info } => f
+                .debug_struct("Anchor")
+                .field("bytes", &String::from_utf8_lossy(bytes))
+                .field("info", info)
+                .finish(),
+        }
+    }
 }
 
 const NONE: u32 = u32::MAX;

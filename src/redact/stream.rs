@@ -273,7 +273,6 @@ enum LineMode {
 }
 
 /// The streaming redactor for one stream.
-#[derive(Debug)]
 pub struct StreamRedactor {
     shared: Arc<Redaction>,
     compiled: Arc<Compiled>,
@@ -309,6 +308,18 @@ pub struct StreamRedactor {
     warnings: Vec<String>,
     hay: Vec<u8>,
     hay_map: Vec<u64>,
+}
+
+/// Debug output gives positions only: the held bytes may be the start of a
+/// secret.
+impl std::fmt::Debug for StreamRedactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamRedactor")
+            .field("base", &self.base)
+            .field("emitted", &self.emitted)
+            .field("held", &self.buf.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl StreamRedactor {

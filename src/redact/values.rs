@@ -15,10 +15,20 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 /// A secret value to mask, with the name it is reported under.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct KnownValue {
     pub name: String,
     pub value: Vec<u8>,
+}
+
+/// Debug output names the value, never shows it.
+impl std::fmt::Debug for KnownValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnownValue")
+            .field("name", &self.name)
+            .field("value", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Where known values come from (`--value-env`, `--values-from-env`,
