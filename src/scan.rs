@@ -206,7 +206,7 @@ impl BlobSink for Scanner {
     }
 
     fn chunk(&self, prov: &Provenance, chunk: Chunk<'_>) {
-        self.scan_chunk(prov, &chunk, &|offset| chunk.position(offset), false);
+        self.scan_chunk(prov, &chunk, None);
     }
 
     fn chunk_mapped(
@@ -215,7 +215,7 @@ impl BlobSink for Scanner {
         chunk: Chunk<'_>,
         position: &dyn Fn(usize) -> (u64, u64),
     ) {
-        self.scan_chunk(prov, &chunk, position, true);
+        self.scan_chunk(prov, &chunk, Some(position));
     }
 
     fn finished(&self, _prov: &Provenance, bytes: u64) {
@@ -237,16 +237,16 @@ impl BlobSink for Scanner {
 }
 
 impl Scanner {
-    /// Matches one chunk; `position` gives (line, column) of a byte offset.
-    /// When the chunk's bytes were rewritten (`mapped`), the end position is
-    /// taken just after the secret's last byte: the byte that follows it in
-    /// the chunk may come from much later in the input.
+    /// Matches one chunk. `mapped` gives (line, column) of a byte offset
+    /// when the chunk's bytes were rewritten from the input; then the end
+    /// position is taken just after the secret's last byte, since the byte
+    /// that follows it in the chunk may come from much later in the input.
+    /// Without it, positions are counted in the chunk itself.
     fn scan_chunk(
         &self,
         prov: &Provenance,
         chunk: &Chunk<'_>,
-        position: &dyn Fn(usize) -> (u64, u64),
-        mapped: bool,
+        mapped: Option<&dyn Fn(usize) -> (u64, u64)>,
     ) {
         let mut raw = Vec::new();
         self.engine
@@ -264,7 +264,7 @@ impl Scanner {
         for m in raw {
             let rule = &rules[m.rule];
             let secret = chunk.data[m.secret_start..m.secret_end].to_vec();
-            let (line, column, end_line, end_column) = if mapped {
+            let (line, column, end_line, end_column) = if let Some(position) = mapped {
                 let (line, column) = position(m.secret_start);
                 let (end_line, end_column) = if m.secret_end > m.secret_start {
                     let (l, c) = position(m.secret_end - 1);

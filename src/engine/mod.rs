@@ -90,6 +90,9 @@ pub struct Engine {
     prefilter: Option<KeywordPrefilter>,
     /// Rules with no keywords: they run on every blob.
     unkeyed: Vec<usize>,
+    /// Rules that validate a checksum: their formats let other rules'
+    /// matches be recognised as look-alikes.
+    checksum_rules: Vec<usize>,
     overlap: usize,
     /// Per rule, when known: every match holds a keyword starting at most
     /// this many bytes after the match's start.
@@ -104,6 +107,13 @@ impl Engine {
             .iter()
             .enumerate()
             .filter(|(_, r)| r.keywords.is_empty())
+            .map(|(i, _)| i)
+            .collect();
+        let checksum_rules = rules
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.checksum.is_some() && !r.keywords.is_empty())
             .map(|(i, _)| i)
             .collect();
         let overlap = rules
@@ -123,6 +133,7 @@ impl Engine {
             rules,
             prefilter,
             unkeyed,
+            checksum_rules,
             overlap,
             keyword_leads,
         })
@@ -324,6 +335,9 @@ impl Engine {
         {
             return None;
         }
+        if rule.checksum.is_none() && self.fails_a_checksum_format(secret) {
+            return None;
+        }
         Some(RawMatch {
             rule: r,
             start: whole.start,
@@ -331,6 +345,35 @@ impl Engine {
             secret_start: secret_range.start,
             secret_end: secret_range.end,
             entropy,
+        })
+    }
+}
+
+impl Engine {
+    /// Whether `secret` holds a token of a format with a checksum (a rule
+    /// that names one) whose checksum fails: a look-alike that the format's
+    /// own rule rejected, so a generic rule must not report it either.
+    fn fails_a_checksum_format(&self, secret: &[u8]) -> bool {
+        if self.checksum_rules.is_empty() {
+            return false;
+        }
+        let lower = secret.to_ascii_lowercase();
+        self.checksum_rules.iter().any(|&c| {
+            let rule = &self.rules.rules[c];
+            let Some(checksum) = rule.checksum else {
+                return false;
+            };
+            if !rule
+                .keywords
+                .iter()
+                .any(|k| memchr::memmem::find(&lower, k.as_bytes()).is_some())
+            {
+                return false;
+            }
+            rule.regex
+                .captures_iter(secret)
+                .filter_map(|caps| caps.get(rule.secret_group))
+                .any(|token| !checksum.verify(token.as_bytes()))
         })
     }
 }
@@ -656,6 +699,43 @@ keywords = ["token"]
         let secret = &hay.as_bytes()[m[0].secret_start..m[0].secret_end];
         assert_eq!(secret, value.as_bytes());
         assert_eq!(&hay[m[0].start..m[0].start + 6], "my_Api");
+    }
+
+    #[test]
+    fn other_rules_drop_lookalikes_of_a_checksummed_format() {
+        let e = engine(
+            r#"
+[[rules]]
+id = "gh"
+description = "gh"
+regex = '''\b(ghp_[0-9A-Za-z]{36})\b'''
+keywords = ["ghp_"]
+checksum = "github-crc32"
+confidence = "high"
+
+[[rules]]
+id = "generic"
+description = "generic"
+regex = '''token=([0-9A-Za-z_]{20,60})'''
+keywords = ["token="]
+confidence = "low"
+"#,
+        );
+        let good = "token=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";
+        let bad = "token=ghp_R4nd0mB0dyW1thThirtyCh4rs7xQzTAAAAAA";
+        let other = "token=Zq8rT2mX9vL4Kp7Wn3Bd6Hs1";
+        let rules_of = |hay: &str| -> Vec<usize> {
+            let mut r: Vec<usize> = e
+                .scan(hay.as_bytes(), None)
+                .iter()
+                .map(|m| m.rule)
+                .collect();
+            r.sort();
+            r
+        };
+        assert_eq!(rules_of(good), vec![0, 1]);
+        assert!(rules_of(bad).is_empty());
+        assert_eq!(rules_of(other), vec![1]);
     }
 
     #[test]

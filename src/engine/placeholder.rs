@@ -207,31 +207,7 @@ pub fn is_placeholder_at(secret: &[u8], confidence: Confidence, path: Option<&st
     if confidence != Confidence::High && path.is_some_and(is_lock_file) {
         return true;
     }
-    if confidence != Confidence::High && is_checksum_lookalike(secret) {
-        return true;
-    }
     is_placeholder(secret, confidence)
-}
-
-/// A value shaped like a token whose format carries a checksum (GitHub,
-/// npm), with a wrong checksum: a look-alike, which the provider rule
-/// already rejected, so a generic rule must not report it either.
-fn is_checksum_lookalike(s: &[u8]) -> bool {
-    use super::checksum::Checksum;
-    const FORMATS: &[(&[u8], Checksum)] = &[
-        (b"ghp_", Checksum::GithubCrc32),
-        (b"gho_", Checksum::GithubCrc32),
-        (b"ghu_", Checksum::GithubCrc32),
-        (b"ghs_", Checksum::GithubCrc32),
-        (b"ghr_", Checksum::GithubCrc32),
-        (b"npm_", Checksum::NpmCrc32),
-    ];
-    FORMATS.iter().any(|(prefix, checksum)| {
-        s.len() == prefix.len() + 36
-            && s.starts_with(prefix)
-            && s[prefix.len()..].iter().all(u8::is_ascii_alphanumeric)
-            && !checksum.verify(s)
-    })
 }
 
 /// True for dependency lock files, by file name.
@@ -839,14 +815,6 @@ fn is_repetitive(s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn checksum_lookalikes_are_dropped_below_high_confidence() {
-        let bad = b"ghp_R4nd0mB0dyW1thThirtyCh4rs7xQzTAAAAAA";
-        let good = b"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";
-        assert!(is_placeholder_at(bad, Confidence::Low, None));
-        assert!(!is_placeholder_at(good, Confidence::Low, None));
-    }
 
     #[test]
     fn placeholders_are_dropped() {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use ignore::{WalkBuilder, WalkState};
 
+use super::describe_io_error;
 use super::{feed_reader, BlobSink, Chunk, Provenance, SkipReason, CHUNK_SIZE};
 
 #[derive(Debug, Clone)]
@@ -27,12 +28,12 @@ pub fn scan_paths(paths: &[PathBuf], opts: &FsOptions, sink: &dyn BlobSink) {
     let mut roots = Vec::new();
     for p in paths {
         match std::fs::symlink_metadata(p) {
-            Err(e) => sink.error(format!("{}: {}", p.display(), describe(&e))),
+            Err(e) => sink.error(format!("{}: {}", p.display(), describe_io_error(&e))),
             Ok(md) if md.is_file() => scan_file(p, display(p), None, true, opts, sink),
             Ok(md) if md.file_type().is_symlink() => match std::fs::metadata(p) {
                 Ok(t) if t.is_file() => scan_file(p, display(p), None, true, opts, sink),
                 Ok(_) => roots.push(p.clone()),
-                Err(e) => sink.error(format!("{}: {}", p.display(), describe(&e))),
+                Err(e) => sink.error(format!("{}: {}", p.display(), describe_io_error(&e))),
             },
             Ok(_) => roots.push(p.clone()),
         }
@@ -91,10 +92,6 @@ fn walk_error(e: &ignore::Error) -> String {
     msg.lines().next().unwrap_or("walk error").to_string()
 }
 
-fn describe(e: &io::Error) -> String {
-    super::describe_io_error(e)
-}
-
 thread_local! {
     /// Holds one whole small file at a time; reused across files on the
     /// walker's thread.
@@ -113,7 +110,7 @@ fn scan_small_file(
 ) {
     buf.clear();
     if let Err(e) = file.take(CHUNK_SIZE as u64 + 1).read_to_end(buf) {
-        sink.error(format!("{}: {}", prov.path, describe(&e)));
+        sink.error(format!("{}: {}", prov.path, describe_io_error(&e)));
         return;
     }
     if buf.is_empty() {
@@ -131,7 +128,7 @@ fn scan_small_file(
     }
     let stream = io::Cursor::new(&buf[..]).chain(file);
     if let Err(e) = feed_reader(stream, prov, sink, CHUNK_SIZE, opts.threads.max(1)) {
-        sink.error(format!("{}: {}", prov.path, describe(&e)));
+        sink.error(format!("{}: {}", prov.path, describe_io_error(&e)));
     }
 }
 
@@ -151,7 +148,7 @@ fn scan_file(
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
-            sink.error(format!("{shown}: {}", describe(&e)));
+            sink.error(format!("{shown}: {}", describe_io_error(&e)));
             return;
         }
     };
@@ -182,7 +179,7 @@ fn scan_file(
     // Sniff the head for NUL bytes, then scan head + rest as one stream.
     let mut head = Vec::with_capacity(SNIFF_LEN);
     if let Err(e) = (&mut file).take(SNIFF_LEN as u64).read_to_end(&mut head) {
-        sink.error(format!("{}: {}", prov.path, describe(&e)));
+        sink.error(format!("{}: {}", prov.path, describe_io_error(&e)));
         return;
     }
     if head.is_empty() {
@@ -200,6 +197,6 @@ fn scan_file(
     };
     let stream = io::Cursor::new(head).chain(file);
     if let Err(e) = feed_reader(stream, &prov, sink, CHUNK_SIZE, parallel) {
-        sink.error(format!("{}: {}", prov.path, describe(&e)));
+        sink.error(format!("{}: {}", prov.path, describe_io_error(&e)));
     }
 }

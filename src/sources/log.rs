@@ -33,6 +33,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read, Seek};
 use std::path::Path;
 
+use super::describe_io_error;
 use super::{BlobSink, Chunk, Provenance, SkipReason, CHUNK_SIZE};
 
 /// The name standard input is reported under.
@@ -98,7 +99,7 @@ fn scan_stdin(opts: &LogOptions, sink: &dyn BlobSink) {
     let head = match reader.fill_buf() {
         Ok(h) => h.to_vec(),
         Err(e) => {
-            sink.error(format!("{STDIN_NAME}: {}", describe(&e)));
+            sink.error(format!("{STDIN_NAME}: {}", describe_io_error(&e)));
             return;
         }
     };
@@ -111,13 +112,13 @@ fn scan_stdin(opts: &LogOptions, sink: &dyn BlobSink) {
                 "{STDIN_NAME}: zip archive larger than {limit} bytes; pass it as a file"
             )),
             Ok(_) => scan_archive(Cursor::new(data), STDIN_NAME, opts, sink),
-            Err(e) => sink.error(format!("{STDIN_NAME}: {}", describe(&e))),
+            Err(e) => sink.error(format!("{STDIN_NAME}: {}", describe_io_error(&e))),
         }
         return;
     }
     let prov = Provenance::path(STDIN_NAME);
     if let Err(e) = scan_log_stream(reader, &prov, opts.chunk_size, sink) {
-        sink.error(format!("{STDIN_NAME}: {}", describe(&e)));
+        sink.error(format!("{STDIN_NAME}: {}", describe_io_error(&e)));
     }
 }
 
@@ -125,7 +126,7 @@ fn scan_log_file(path: &Path, shown: &str, opts: &LogOptions, sink: &dyn BlobSin
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
-            sink.error(format!("{shown}: {}", describe(&e)));
+            sink.error(format!("{shown}: {}", describe_io_error(&e)));
             return;
         }
     };
@@ -137,7 +138,7 @@ fn scan_log_file(path: &Path, shown: &str, opts: &LogOptions, sink: &dyn BlobSin
     let got = match read_up_to(&mut file, &mut head) {
         Ok(n) => n,
         Err(e) => {
-            sink.error(format!("{shown}: {}", describe(&e)));
+            sink.error(format!("{shown}: {}", describe_io_error(&e)));
             return;
         }
     };
@@ -146,7 +147,7 @@ fn scan_log_file(path: &Path, shown: &str, opts: &LogOptions, sink: &dyn BlobSin
         return;
     }
     if let Err(e) = file.rewind() {
-        sink.error(format!("{shown}: {}", describe(&e)));
+        sink.error(format!("{shown}: {}", describe_io_error(&e)));
         return;
     }
     if is_zip(&head[..got]) {
@@ -156,7 +157,7 @@ fn scan_log_file(path: &Path, shown: &str, opts: &LogOptions, sink: &dyn BlobSin
     let prov = Provenance::path(shown);
     let reader = BufReader::with_capacity(64 * 1024, file);
     if let Err(e) = scan_log_stream(reader, &prov, opts.chunk_size, sink) {
-        sink.error(format!("{shown}: {}", describe(&e)));
+        sink.error(format!("{shown}: {}", describe_io_error(&e)));
     }
 }
 
@@ -271,10 +272,6 @@ impl<R: Read> Read for CountingReader<R> {
 
 fn first_line(e: &dyn std::fmt::Display) -> String {
     e.to_string().lines().next().unwrap_or("error").to_string()
-}
-
-fn describe(e: &io::Error) -> String {
-    super::describe_io_error(e)
 }
 
 /// Reads one log, normalises it and hands it to `sink` in overlapping
