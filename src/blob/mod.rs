@@ -1,0 +1,3 @@
+//! Blobs and the stage every source's blobs go through before the engine.
+
+pub mod decode;
