@@ -133,12 +133,7 @@ fn is_base64_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
 }
 
-fn base64_runs(
-    data: &[u8],
-    limits: &DecodeLimits,
-    out: &mut Vec<DecodedSpan>,
-    budget: &mut usize,
-) {
+fn base64_runs(data: &[u8], limits: &DecodeLimits, out: &mut Vec<DecodedSpan>, budget: &mut usize) {
     let mut i = 0;
     while i < data.len() {
         if !is_base64_byte(data[i]) {
@@ -227,7 +222,9 @@ fn percent_runs(
     let mut from = 0;
     while let Some(p) = memchr::memchr(b'%', &data[from..]) {
         let at = from + p;
-        if !(at + 2 < data.len() && data[at + 1].is_ascii_hexdigit() && data[at + 2].is_ascii_hexdigit())
+        if !(at + 2 < data.len()
+            && data[at + 1].is_ascii_hexdigit()
+            && data[at + 2].is_ascii_hexdigit())
         {
             from = at + 1;
             continue;
@@ -361,8 +358,10 @@ pub fn unescape(s: &[u8]) -> Vec<u8> {
 
 fn hex4(s: &[u8], at: usize) -> Option<u32> {
     let h = s.get(at..at + 4)?;
-    h.iter()
-        .try_fold(0u32, |acc, &b| b.is_ascii_hexdigit().then(|| acc << 4 | u32::from(hex_value(b))))
+    h.iter().try_fold(0u32, |acc, &b| {
+        b.is_ascii_hexdigit()
+            .then(|| acc << 4 | u32::from(hex_value(b)))
+    })
 }
 
 fn push_char(out: &mut Vec<u8>, c: u32) {
@@ -414,7 +413,14 @@ fn line_continuations(
                 k += 1;
             }
         }
-        keep(out, budget, Encoding::LineContinuation, data, start..end, bytes);
+        keep(
+            out,
+            budget,
+            Encoding::LineContinuation,
+            data,
+            start..end,
+            bytes,
+        );
         if from >= data.len() {
             break;
         }
@@ -467,7 +473,10 @@ mod tests {
 
     #[test]
     fn hex_of_text() {
-        let hex: String = "api_key=sk_live_51Hx".bytes().map(|b| format!("{b:02x}")).collect();
+        let hex: String = "api_key=sk_live_51Hx"
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let d = decoded(&format!("blob {hex} end"));
         assert_eq!(d, vec![(Encoding::Hex, hex, "api_key=sk_live_51Hx".into())]);
     }
@@ -481,7 +490,8 @@ mod tests {
 
     #[test]
     fn json_escaped_source_in_a_notebook() {
-        let line = r#"  "s3 = boto3.client(\"s3\", aws_secret_access_key=\"wJalrXUtnFEMI/K7MDENG\")\n","#;
+        let line =
+            r#"  "s3 = boto3.client(\"s3\", aws_secret_access_key=\"wJalrXUtnFEMI/K7MDENG\")\n","#;
         let d = decoded(line);
         let esc: Vec<_> = d.iter().filter(|x| x.0 == Encoding::Escaped).collect();
         assert_eq!(esc.len(), 1, "{d:?}");
@@ -493,7 +503,10 @@ mod tests {
 
     #[test]
     fn unicode_escapes_and_surrogates() {
-        assert_eq!(unescape(br"a\u0026b\u003c\ud83d\ude00\x41"), "a&b<😀A".as_bytes());
+        assert_eq!(
+            unescape(br"a\u0026b\u003c\ud83d\ude00\x41"),
+            "a&b<😀A".as_bytes()
+        );
         // A lone surrogate stays as written rather than becoming garbage.
         assert_eq!(unescape(br"\ud83dx"), br"\ud83dx");
         assert_eq!(unescape(br"\u12"), br"\u12");

@@ -1,3 +1,4 @@
 //! Blobs and the stage every source's blobs go through before the engine.
 
+pub mod archive;
 pub mod decode;
