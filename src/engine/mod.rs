@@ -796,6 +796,38 @@ keywords = ["dl_"]
     }
 
     #[test]
+    fn no_default_rule_ends_its_match_on_the_next_line() {
+        let set = crate::rules::load_rule_set(&crate::rules::LoadOptions {
+            config: None,
+            no_defaults: false,
+        })
+        .unwrap();
+        let mut checked = 0;
+        for rule in &set.rules {
+            // A multi-line example's match may legitimately go on past
+            // its secret's line (a key file's later fields); a one-line
+            // example's match may only if a delimiter took the newline.
+            for example in rule.spec.examples.iter().filter(|e| !e.contains('\n')) {
+                let hay = format!("{example}\nNEXT_LINE=1\n");
+                let Some(caps) = rule.regex.captures(hay.as_bytes()) else {
+                    continue;
+                };
+                let (Some(whole), Some(secret)) = (caps.get(0), caps.get(rule.secret_group)) else {
+                    continue;
+                };
+                let after = &hay.as_bytes()[secret.end()..whole.end()];
+                assert!(
+                    !after.contains(&b'\n'),
+                    "rule {}: its trailing delimiter takes the newline",
+                    rule.id
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 100, "only {checked} examples checked");
+    }
+
+    #[test]
     fn entropy_and_path_gates() {
         let e = engine(
             r#"
