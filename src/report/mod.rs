@@ -122,6 +122,7 @@ pub(crate) mod testutil {
             date: None,
             layer: None,
             deleted: None,
+            line_masked: "GITHUB_TOKEN=ghp_***".into(),
             line_text: line_text.into_bytes(),
         }
     }
