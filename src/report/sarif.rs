@@ -146,7 +146,9 @@ fn result(f: &Finding, rule_index: usize, ctx: &ReportContext<'_>) -> Value {
     let mut physical = Map::new();
     physical.insert("artifactLocation".into(), artifact_location(&f.path));
     physical.insert("region".into(), region);
-    let context_line = f.display_line(ctx.reveal, 400);
+    // Not cut: a snippet is the text of its region. The excerpt is already
+    // bounded (the secret's lines, clipped to a margin around the match).
+    let context_line = f.display_line(ctx.reveal, usize::MAX);
     if !context_line.is_empty() {
         // The snippet holds the secret's lines and no other, so its lines
         // are the region's; it must also contain the region.
