@@ -267,3 +267,58 @@ fn progress_bar_redrawn_faster_than_the_flush_delay_still_shows() {
     stdout.read_to_end(&mut rest).unwrap();
     assert!(child.wait().unwrap().success());
 }
+
+// `--report` that cannot be written.
+
+/// A report path whose parent folder does not exist.
+fn unwritable_report_path() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing-folder").join("run-report.json");
+    (dir, path.to_str().unwrap().to_string())
+}
+
+#[test]
+fn unwritable_report_keeps_the_commands_failing_exit_code() {
+    let (_dir, report) = unwritable_report_path();
+    let token = make_github_style_token("ghp_", "Rk4mW8qT2vN6xB1cZ9pL3sH7dF5gJ0");
+    let (out, err, code) = run_sh(
+        &["--report", &report],
+        &format!("echo deploy with {token}; echo step failed >&2; exit 7"),
+    );
+    assert_eq!(code, 7);
+    assert_eq!(out, b"deploy with ***\n");
+    let err = String::from_utf8_lossy(&err);
+    let report_lines: Vec<&str> = err.lines().filter(|l| l.contains("report")).collect();
+    assert_eq!(report_lines.len(), 1, "{err}");
+    assert!(report_lines[0].contains("run-report.json"), "{err}");
+    assert!(err.starts_with("step failed\n"), "{err}");
+    assert!(!err.contains(&token), "{err}");
+}
+
+#[test]
+fn unwritable_report_turns_a_clean_exit_into_an_error() {
+    let (_dir, report) = unwritable_report_path();
+    let (_, err, code) = run_sh(&["--report", &report], "echo all good");
+    assert_eq!(code, 2);
+    assert!(String::from_utf8_lossy(&err).contains("run-report.json"));
+    // --fail-on-match does not hide the failure behind a "masked" 1.
+    let (_, _, code) = run_sh(
+        &["--report", &report, "--fail-on-match"],
+        "echo ::add-mask::masked-value-8; echo masked-value-8",
+    );
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn writable_report_is_still_written_with_the_commands_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("run-report.json");
+    let (_, _, code) = run_sh(
+        &["--report", report.to_str().unwrap()],
+        "echo ::add-mask::deploy-pass-41; echo deploy-pass-41; exit 4",
+    );
+    assert_eq!(code, 4);
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(text.contains("\"masked\": 1"), "{text}");
+    assert!(!text.contains("deploy-pass-41"), "{text}");
+}
