@@ -55,6 +55,7 @@ pub fn build_redaction(opts: &RedactOptions) -> Result<Redaction> {
             .collect(),
         files: opts.values_file.clone(),
         min_length: opts.min_length,
+        allow_missing: opts.allow_missing_values,
     };
     let values = collect(&sources, &mut |w| warn(&w))?;
     let selection = match opts.rules {
