@@ -310,3 +310,19 @@ fn flush_delay_out_of_range_is_refused_before_the_command_runs() {
     );
     assert_eq!((o.code, o.stdout.as_str()), (0, "Password: "));
 }
+
+// How command-line mistakes are reported.
+
+#[test]
+fn usage_errors_are_one_line_but_a_bare_command_group_lists_its_commands() {
+    let o = outcome(leakscrub().args(["scan", "dir", "--no-such-option", "."]));
+    assert_usage_error(&o, &["--no-such-option"]);
+    assert!(o.stderr.starts_with("leakscrub: "), "{}", o.stderr);
+    let o = outcome(leakscrub().args(["scan"]));
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("Usage:"), "{}", o.stderr);
+    assert!(o.stderr.contains("dir"), "{}", o.stderr);
+    let o = outcome(leakscrub().args(["scan", "dir", "--help"]));
+    assert_eq!(o.code, 0);
+    assert!(o.stdout.contains("--max-file-size"));
+}

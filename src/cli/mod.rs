@@ -338,14 +338,19 @@ fn parse_flush_ms(s: &str) -> Result<u64, String> {
 pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) if e.use_stderr() => {
-            eprintln!("leakscrub: {}", usage_error_line(&e));
-            return EXIT_ERROR;
-        }
-        Err(e) => {
+        Err(e) if !e.use_stderr() => {
             // --help and --version.
             let _ = e.print();
             return 0;
+        }
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // A bare `leakscrub scan`: the list of subcommands is the answer.
+            let _ = e.print();
+            return EXIT_ERROR;
+        }
+        Err(e) => {
+            eprintln!("leakscrub: {}", usage_error_line(&e));
+            return EXIT_ERROR;
         }
     };
     let result = match cli.command {
