@@ -129,11 +129,15 @@ fn default_globs_mask_passwords_keys_and_auth_but_not_authors() {
             .env("STRIPE_APIKEY", "rk_live_51Hv9QeLkdIwHu7ixPz2")
             .env("GIT_AUTHOR_NAME", "Jane Doe")
             .env("GIT_AUTHOR_EMAIL", "jane.doe@example.com")
+            .env("CI_COMMIT_AUTHOR", "Jane Doe <jane.doe@example.com>")
             .env("PASSENGER_APP_ENV", "production")
+            // An undefined CI secret: nothing to mask, nothing to say.
+            .env("NPM_TOKEN", "")
             .args(["redact", "--rules", "none"])
             .write_stdin(DEPLOY_LOG),
     );
     assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stderr, "");
     assert_eq!(
         o.stdout,
         "\

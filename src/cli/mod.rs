@@ -61,7 +61,7 @@ pub enum Command {
 /// authors, Phusion Passenger settings, agent socket paths).
 pub const DEFAULT_VALUE_ENV_GLOBS: &str = "*TOKEN*,*SECRET*,*PASS*,*_KEY,*APIKEY*,*API_KEY*,\
                                            *AUTH*,*CREDENTIAL*,*PRIVATE*,\
-                                           !GIT_AUTHOR_*,!CI_COMMIT_AUTHOR,!PASSENGER_*,\
+                                           !GIT_AUTHOR_*,!*_AUTHOR,!*_AUTHORS,!PASSENGER_*,\
                                            !SSH_AUTH_SOCK,!XAUTHORITY";
 
 #[derive(Debug, Args)]

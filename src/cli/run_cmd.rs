@@ -275,7 +275,10 @@ impl<R: Read + AsRawFd> ChildPipe<R> {
     }
 
     fn drain(&mut self, buf: &mut [u8], left: usize) -> io::Result<usize> {
-        if left == 0 || buf.is_empty() || !poll_readable(self.pipe.as_raw_fd(), None, 0)?.0 {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if left == 0 || !poll_readable(self.pipe.as_raw_fd(), None, 0)?.0 {
             self.drain_left = Some(0);
             return Ok(0);
         }
@@ -300,16 +303,15 @@ impl<R: Read + AsRawFd> Read for ChildPipe<R> {
         if let Some(left) = self.drain_left {
             return self.drain(buf, left);
         }
-        let (data, stopped) =
-            poll_readable(self.pipe.as_raw_fd(), Some(self.stop.as_raw_fd()), -1)?;
+        let (_, stopped) = poll_readable(self.pipe.as_raw_fd(), Some(self.stop.as_raw_fd()), -1)?;
         if stopped {
             // Checked first: a background process writing without pause
             // would otherwise keep the pipe ready for ever.
             let left = pipe_capacity(self.pipe.as_raw_fd());
             return self.drain(buf, left);
         }
-        debug_assert!(data);
-        // Data, end of file or an error: the read tells which.
+        // Waiting for ever, poll returned for the pipe: data, end of file
+        // or an error, which the read tells apart.
         self.pipe.read(buf)
     }
 }

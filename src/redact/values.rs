@@ -96,7 +96,11 @@ where
         // variables holding one value reports it.
         matched.sort_by(|a, b| a.0.cmp(&b.0));
         for (k, v) in matched {
-            found.add(k.clone(), v.clone(), warn);
+            // An empty variable has nothing to mask, and broad globs meet
+            // many (undefined CI secrets, `CARGO_PKG_AUTHORS=`): no warning.
+            if !v.is_empty() {
+                found.add(k.clone(), v.clone(), warn);
+            }
         }
     }
     for file in &sources.files {
@@ -369,12 +373,18 @@ mod tests {
         ("GIT_AUTHOR_NAME", "Jane Doe"),
         ("GIT_AUTHOR_EMAIL", "jane.doe@example.com"),
         ("CI_COMMIT_AUTHOR", "Jane Doe <jane.doe@example.com>"),
+        ("CARGO_PKG_AUTHORS", "Jane Doe <jane.doe@example.com>"),
+        (
+            "HTTP_AUTHORIZATION",
+            "Bearer eyJhbGciOiJIUzI1NiJ9.c2VydmljZQ.sig",
+        ),
         ("PASSENGER_APP_ENV", "production"),
         ("SSH_AUTH_SOCK", "/tmp/ssh-XXXXq1w2e3/agent.4242"),
         ("XAUTHORITY", "/run/user/1000/gdm/Xauthority"),
         ("CI_PROJECT_PATH", "platform/payments-api"),
         ("HOME", "/home/runner"),
         ("NPM_CONFIG_ALWAYS_AUTH", "true"),
+        ("SLACK_WEBHOOK_TOKEN", ""),
     ];
 
     #[test]
@@ -397,6 +407,7 @@ mod tests {
                 "DOCKER_AUTH_CONFIG",
                 "GOOGLE_APPLICATION_CREDENTIALS",
                 "GPG_PASSPHRASE",
+                "HTTP_AUTHORIZATION",
                 "NPM_CONFIG__AUTH",
                 "OPENAI_API_KEY",
                 "SENDGRID_API_KEY_ID",
@@ -404,7 +415,8 @@ mod tests {
                 "STRIPE_APIKEY",
             ]
         );
-        // `true` matches `*AUTH*` but is too short to mask.
+        // `true` matches `*AUTH*` but is too short to mask; the empty
+        // token is not worth a warning.
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].starts_with("NPM_CONFIG_ALWAYS_AUTH"));
     }
