@@ -70,7 +70,12 @@ where
         match env.iter().find(|(k, _)| k == name) {
             Some((k, v)) => found.add(k.clone(), v.clone(), warn),
             None => {
-                let problem = missing_variable(name, &env);
+                if let Some(slip) = value_instead_of_name(name, &env) {
+                    // Whatever --allow-missing-values says: the user meant
+                    // to mask something, and it would not be.
+                    bail!("{slip}");
+                }
+                let problem = unset_variable(name, &env);
                 if !sources.allow_missing {
                     bail!("{problem} (--allow-missing-values to go on without it)");
                 }
@@ -109,17 +114,25 @@ where
     Ok(found.values)
 }
 
-/// Says that `--value-env NAME` names no variable, without ever showing a
-/// secret: `--value-env "$TOKEN"` (the value instead of the name) is an
-/// easy slip, so an argument that is some variable's value, or that could
-/// not be a variable name, is not repeated.
-fn missing_variable(name: &str, env: &[(String, Vec<u8>)]) -> String {
+/// `--value-env "$TOKEN"` (the value instead of the name) is an easy
+/// slip: an argument that is some variable's value, or that could not be a
+/// variable name, is described without being repeated.
+fn value_instead_of_name(name: &str, env: &[(String, Vec<u8>)]) -> Option<String> {
     if let Some((holder, _)) = env.iter().find(|(_, v)| v == name.as_bytes()) {
-        return format!("--value-env was given the value of {holder}, not a variable name");
+        return Some(format!(
+            "--value-env was given the value of {holder}, not a variable name"
+        ));
     }
     if !is_variable_name(name) {
-        return "--value-env was given something that is not a variable name (not shown: it may be a secret)".into();
+        return Some(
+            "--value-env was given something that is not a variable name (not shown: it may be a secret)".into(),
+        );
     }
+    None
+}
+
+/// Says that the variable `name` is not set.
+fn unset_variable(name: &str, env: &[(String, Vec<u8>)]) -> String {
     let mut problem = format!("--value-env {name}: environment variable is not set");
     // Names are case-sensitive; a near miss is worth pointing at.
     if let Some((other, _)) = env.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
@@ -491,13 +504,12 @@ mod tests {
                 allow_missing,
                 ..ValueSources::default()
             };
-            let mut warnings = Vec::new();
-            let result = collect_from(&sources, Vec::new(), &mut |w| warnings.push(w));
-            let text = match result {
-                Ok(_) => warnings.join("\n"),
-                Err(e) => format!("{e:#}"),
-            };
+            // An error even when missing variables are allowed: nothing
+            // would be masked.
+            let err = collect_from(&sources, Vec::new(), &mut |_| {}).unwrap_err();
+            let text = format!("{err:#}");
             assert!(text.contains("not a variable name"), "{text}");
+            assert!(!text.contains("allow-missing"), "{text}");
             assert!(!text.contains("W0rd"), "{text}");
         }
     }
