@@ -21,8 +21,6 @@ pub struct Scanner {
     bytes: AtomicU64,
     errors: AtomicU64,
     skipped: Mutex<BTreeMap<SkipReason, u64>>,
-    /// Error lines, printed to stderr as they happen unless quiet.
-    quiet: bool,
     progress: Option<ProgressBar>,
     last_progress_ms: AtomicU64,
     started: Instant,
@@ -48,12 +46,26 @@ impl ScanSummary {
     }
 
     pub fn one_line(&self, findings: usize) -> String {
+        self.line_with_suppressed(findings, 0)
+    }
+
+    /// Inputs passed over because an ignore file matched them: (files,
+    /// folders).
+    pub fn ignored(&self) -> (u64, u64) {
+        let count = |r| self.skipped.get(&r).copied().unwrap_or(0);
+        (count(SkipReason::Ignored), count(SkipReason::IgnoredFolder))
+    }
+
+    /// The summary line, with `suppressed` findings dropped by a baseline
+    /// or ignore file. What ignore rules hid comes last, with the way to
+    /// scan it.
+    pub fn line_with_suppressed(&self, findings: usize, suppressed: usize) -> String {
         let secs = self.elapsed.as_secs_f64();
         let mb = self.bytes as f64 / 1e6;
         let mut s = format!(
             "scanned {} file{} ({}) in {:.2}s",
             self.files,
-            if self.files == 1 { "" } else { "s" },
+            plural(self.files),
             human_bytes(self.bytes),
             secs
         );
@@ -63,25 +75,53 @@ impl ScanSummary {
         s.push_str(&format!(
             ", {} finding{}",
             findings,
-            if findings == 1 { "" } else { "s" }
+            plural(findings as u64)
         ));
-        let skipped: u64 = self.skipped.values().sum();
-        if skipped > 0 {
-            let parts: Vec<String> = self
-                .skipped
+        let skipped: Vec<(SkipReason, u64)> = self
+            .skipped
+            .iter()
+            .filter(|(r, n)| !r.is_ignore_rule() && **n > 0)
+            .map(|(r, n)| (*r, *n))
+            .collect();
+        if !skipped.is_empty() {
+            let total: u64 = skipped.iter().map(|(_, n)| n).sum();
+            let parts: Vec<String> = skipped
                 .iter()
                 .map(|(r, n)| format!("{n} {}", r.as_str()))
                 .collect();
-            s.push_str(&format!(", skipped {skipped} ({})", parts.join(", ")));
+            s.push_str(&format!(", skipped {total} ({})", parts.join(", ")));
         }
         if self.errors > 0 {
             s.push_str(&format!(
                 ", {} unreadable input{}",
                 self.errors,
-                if self.errors == 1 { "" } else { "s" }
+                plural(self.errors)
             ));
         }
+        if suppressed > 0 {
+            s.push_str(&format!(", {suppressed} suppressed by baseline/ignore"));
+        }
+        let (files, folders) = self.ignored();
+        if files + folders > 0 {
+            s.push_str(&format!(", {} ignored by .gitignore", files + folders));
+            if folders > 0 {
+                s.push_str(&format!(
+                    " ({files} file{}, {folders} folder{})",
+                    plural(files),
+                    plural(folders)
+                ));
+            }
+            s.push_str("; --no-ignore to scan them");
+        }
         s
+    }
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
     }
 }
 
@@ -101,7 +141,9 @@ pub fn human_bytes(n: u64) -> String {
 }
 
 impl Scanner {
-    pub fn new(engine: Arc<Engine>, quiet: bool, show_progress: bool) -> Scanner {
+    /// Error lines go to stderr as they happen, even when the run is
+    /// quiet: they are the reason a scan fails.
+    pub fn new(engine: Arc<Engine>, show_progress: bool) -> Scanner {
         let progress = show_progress.then(|| {
             let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             pb.set_style(
@@ -118,7 +160,6 @@ impl Scanner {
             bytes: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             skipped: Mutex::new(BTreeMap::new()),
-            quiet,
             progress,
             last_progress_ms: AtomicU64::new(0),
             started: Instant::now(),
@@ -190,9 +231,6 @@ impl Scanner {
     }
 
     fn report_line(&self, line: &str) {
-        if self.quiet {
-            return;
-        }
         match &self.progress {
             Some(pb) => pb.suspend(|| eprintln!("leakscrub: {line}")),
             None => eprintln!("leakscrub: {line}"),
@@ -225,8 +263,15 @@ impl BlobSink for Scanner {
     }
 
     fn skipped(&self, _input: &str, reason: SkipReason) {
+        self.skipped_count(reason, 1);
+    }
+
+    fn skipped_count(&self, reason: SkipReason, count: u64) {
+        if count == 0 {
+            return;
+        }
         if let Ok(mut s) = self.skipped.lock() {
-            *s.entry(reason).or_insert(0) += 1;
+            *s.entry(reason).or_insert(0) += count;
         }
     }
 
@@ -288,7 +333,7 @@ impl Scanner {
                 end_line,
                 column,
                 end_column,
-                fingerprint: fingerprint(&rule.id, &prov.path, &secret),
+                fingerprint: fingerprint(&rule.id, prov.fingerprint_path(), &secret),
                 entropy: m.entropy,
                 confidence: rule.confidence,
                 secret,
