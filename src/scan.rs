@@ -364,3 +364,55 @@ fn excerpt(hay: &[u8], start: usize, end: usize) -> Vec<u8> {
     let to = line_end.min(end + MARGIN);
     hay[from..to].to_vec()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(skipped: &[(SkipReason, u64)], errors: u64) -> ScanSummary {
+        ScanSummary {
+            files: 12,
+            bytes: 48_200,
+            errors,
+            skipped: skipped.iter().copied().collect(),
+            elapsed: Duration::from_millis(30),
+        }
+    }
+
+    #[test]
+    fn ignored_entries_come_last_with_the_way_to_scan_them() {
+        let s = summary(
+            &[
+                (SkipReason::Binary, 2),
+                (SkipReason::Ignored, 4),
+                (SkipReason::IgnoredFolder, 3),
+                (SkipReason::NotAFile, 1),
+            ],
+            1,
+        );
+        let line = s.line_with_suppressed(2, 1);
+        assert!(
+            line.ends_with(
+                ", skipped 3 (2 binary, 1 not a regular file), 1 unreadable input, \
+                 1 suppressed by baseline/ignore, \
+                 7 ignored by .gitignore (4 files, 3 folders); --no-ignore to scan them"
+            ),
+            "{line}"
+        );
+        assert_eq!(s.ignored(), (4, 3));
+    }
+
+    #[test]
+    fn ignored_files_alone_need_no_breakdown() {
+        let line = summary(&[(SkipReason::Ignored, 1)], 0).one_line(0);
+        assert!(
+            line.ends_with(", 0 findings, 1 ignored by .gitignore; --no-ignore to scan them"),
+            "{line}"
+        );
+        let line = summary(&[], 0).one_line(0);
+        assert!(
+            !line.contains("ignored") && !line.contains("skipped"),
+            "{line}"
+        );
+    }
+}
