@@ -949,3 +949,24 @@ fn large_utf16_file_is_scanned_in_chunks_with_every_line_right() {
     assert_eq!(lines, expected);
     assert!(findings.iter().all(|f| f["column"] == 13));
 }
+
+#[test]
+fn a_folder_with_everything_ignored_says_so_even_when_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join(".gitignore"), "*.env\n.gitignore\n").unwrap();
+    fs::write(dir.path().join("prod.env"), format!("GH_TOKEN={TOKEN}\n")).unwrap();
+    fs::write(dir.path().join("staging.env"), "DEBUG=1\n").unwrap();
+    let out = leakscrub()
+        .args(["scan", "dir", "-q"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("nothing was scanned")
+            && stderr.contains("(3 ignored by .gitignore; --no-ignore to scan them)"),
+        "{stderr}"
+    );
+}

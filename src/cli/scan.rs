@@ -181,8 +181,18 @@ where
         return Ok(EXIT_ERROR);
     }
     if !summary.scanned_anything() && !nothing_to_scan {
-        // The reason for exit 2 is printed even when quiet.
-        eprintln!("leakscrub: nothing was scanned: {}", roots.join(", "));
+        // The reason for exit 2 is printed even when quiet, with what the
+        // ignore files hid, which is often why.
+        let (files, folders) = summary.ignored();
+        let hint = if files + folders > 0 {
+            format!(
+                " ({} ignored by .gitignore; --no-ignore to scan them)",
+                files + folders
+            )
+        } else {
+            String::new()
+        };
+        eprintln!("leakscrub: nothing was scanned: {}{hint}", roots.join(", "));
         return Ok(EXIT_ERROR);
     }
     Ok(0)
