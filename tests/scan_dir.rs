@@ -970,3 +970,26 @@ fn a_folder_with_everything_ignored_says_so_even_when_quiet() {
         "{stderr}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn links_the_walker_cannot_follow_are_errors_not_ignored_entries() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("deploy/k8s")).unwrap();
+    symlink("..", dir.path().join("deploy/k8s/parent")).unwrap();
+    symlink("../secrets/prod.env", dir.path().join("deploy/prod.env")).unwrap();
+    fs::write(dir.path().join(".gitignore"), "*.bak\n").unwrap();
+    fs::write(
+        dir.path().join("deploy/values.yaml.bak"),
+        format!("token: {TOKEN}\n"),
+    )
+    .unwrap();
+    fs::write(dir.path().join("deploy/k8s/app.yaml"), "replicas: 2\n").unwrap();
+    let (_, _, stderr) = scan_json_in(dir.path(), &["--follow-links", "."]);
+    assert!(stderr.contains("2 unreadable inputs"), "{stderr}");
+    assert!(
+        stderr.contains(", 1 ignored by .gitignore; --no-ignore to scan them"),
+        "{stderr}"
+    );
+}
