@@ -993,3 +993,20 @@ fn links_the_walker_cannot_follow_are_errors_not_ignored_entries() {
         "{stderr}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_broken_link_followed_is_one_plain_error_line() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    symlink("../shared/.env", dir.path().join(".env")).unwrap();
+    fs::write(dir.path().join("app.py"), "DEBUG = False\n").unwrap();
+    let (code, _, stderr) = scan_json_in(dir.path(), &["--follow-links", "."]);
+    assert_eq!(code, 2);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains(".env")).collect();
+    assert_eq!(
+        errors,
+        ["leakscrub: .env: no such file or directory"],
+        "{stderr}"
+    );
+}

@@ -255,9 +255,25 @@ fn display(p: &Path) -> String {
 }
 
 fn walk_error(e: &ignore::Error) -> String {
-    // ignore's messages already name the path ("... : Permission denied").
+    // An I/O error about a path reads like every other input error
+    // ("PATH: no such file or directory"); the rest keep ignore's message,
+    // which names the path ("File system loop found: ...").
+    if let Some((path, io)) = io_error_with_path(e) {
+        return format!("{}: {}", display(path), describe_io_error(io));
+    }
     let msg = e.to_string();
     msg.lines().next().unwrap_or("walk error").to_string()
+}
+
+fn io_error_with_path(e: &ignore::Error) -> Option<(&Path, &io::Error)> {
+    match e {
+        ignore::Error::WithDepth { err, .. } => io_error_with_path(err),
+        ignore::Error::WithPath { path, err } => match err.as_ref() {
+            ignore::Error::Io(io) => Some((path, io)),
+            other => io_error_with_path(other),
+        },
+        _ => None,
+    }
 }
 
 thread_local! {
