@@ -266,14 +266,15 @@ fn walk_error(e: &ignore::Error) -> String {
 }
 
 fn io_error_with_path(e: &ignore::Error) -> Option<(&Path, &io::Error)> {
-    match e {
-        ignore::Error::WithDepth { err, .. } => io_error_with_path(err),
-        ignore::Error::WithPath { path, err } => match err.as_ref() {
-            ignore::Error::Io(io) => Some((path, io)),
-            other => io_error_with_path(other),
-        },
-        _ => None,
+    fn walk<'e>(e: &'e ignore::Error, path: Option<&'e Path>) -> Option<(&'e Path, &'e io::Error)> {
+        match e {
+            ignore::Error::WithDepth { err, .. } => walk(err, path),
+            ignore::Error::WithPath { path, err } => walk(err, Some(path)),
+            ignore::Error::Io(io) => path.map(|p| (p, io)),
+            _ => None,
+        }
     }
+    walk(e, None)
 }
 
 thread_local! {
