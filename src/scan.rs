@@ -366,7 +366,7 @@ fn excerpt(hay: &[u8], start: usize, end: usize) -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
+mod summary_tests {
     use super::*;
 
     fn summary(skipped: &[(SkipReason, u64)], errors: u64) -> ScanSummary {
