@@ -304,13 +304,23 @@ fn scan_small_file(
     }
     let encoding = TextEncoding::sniff(buf);
     if encoding != TextEncoding::Bytes {
-        let parallel = if buf.len() > CHUNK_SIZE {
-            opts.threads.max(1)
+        let (parallel, chunk_size) = if buf.len() > CHUNK_SIZE {
+            (opts.threads.max(1), CHUNK_SIZE)
         } else {
-            1
+            // One chunk sized to the decoded text (a UTF-16 code unit
+            // becomes at most three UTF-8 bytes), not a full-size one per
+            // small file.
+            (1, (buf.len() / 2 * 3 + 16).min(CHUNK_SIZE))
         };
         let stream = io::Cursor::new(&buf[..]).chain(file);
-        scan_decoded(stream, encoding, prov, explicit, parallel, sink);
+        scan_decoded(
+            stream,
+            encoding,
+            prov,
+            explicit,
+            (parallel, chunk_size),
+            sink,
+        );
         return;
     }
     if !explicit && memchr::memchr(0, &buf[..buf.len().min(SNIFF_LEN)]).is_some() {
@@ -335,7 +345,7 @@ fn scan_decoded<R: Read>(
     encoding: TextEncoding,
     prov: &Provenance,
     explicit: bool,
-    parallel: usize,
+    (parallel, chunk_size): (usize, usize),
     sink: &dyn BlobSink,
 ) {
     let mut decoded = encoding.decoder(raw);
@@ -355,7 +365,7 @@ fn scan_decoded<R: Read>(
         return;
     }
     let stream = io::Cursor::new(head).chain(decoded);
-    if let Err(e) = feed_reader(stream, prov, sink, CHUNK_SIZE, parallel) {
+    if let Err(e) = feed_reader(stream, prov, sink, chunk_size, parallel) {
         sink.error(format!("{}: {}", prov.path, describe_io_error(&e)));
     }
 }
@@ -424,7 +434,14 @@ fn scan_file(
     let encoding = TextEncoding::sniff(&head);
     if encoding != TextEncoding::Bytes {
         let stream = io::Cursor::new(head).chain(file);
-        scan_decoded(stream, encoding, &prov, explicit, parallel, sink);
+        scan_decoded(
+            stream,
+            encoding,
+            &prov,
+            explicit,
+            (parallel, CHUNK_SIZE),
+            sink,
+        );
         return;
     }
     if !explicit && memchr::memchr(0, &head).is_some() {
