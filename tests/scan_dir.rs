@@ -685,8 +685,10 @@ fn a_named_fifo_is_read_and_a_walked_one_is_skipped() {
         })
     };
     let (code, findings, stderr) = scan_json(&fifo, &[]);
-    writer.join().unwrap().unwrap();
+    // Joined only once the FIFO was surely read: a writer left without a
+    // reader would block forever.
     assert_eq!(code, 1, "{stderr}");
+    writer.join().unwrap().unwrap();
     let lines: Vec<u64> = findings
         .iter()
         .map(|f| f["line"].as_u64().unwrap())

@@ -432,9 +432,11 @@ fn a_named_fifo_is_read() {
         std::thread::spawn(move || std::fs::write(fifo, log))
     };
     let (code, findings, stderr) = scan_json(&[fifo.to_str().unwrap()], None);
+    // Joined only once the FIFO was surely read: a writer left without a
+    // reader would block forever.
+    assert_eq!(code, 1, "{stderr}");
     writer.join().unwrap().unwrap();
     let (_, direct, _) = scan_json(&[fixture("gitlab.log").to_str().unwrap()], None);
-    assert_eq!(code, 1, "{stderr}");
     let lines = |fs: &[Value]| {
         fs.iter()
             .map(|f| (f["line"].clone(), f["column"].clone()))
