@@ -721,7 +721,7 @@ fn devices_are_refused_with_the_reason() {
     );
     // With a good file beside it the finding is still reported.
     let out = leakscrub()
-        .args(["scan", "dir", "--no-progress", "/dev/null"])
+        .args(["scan", "dir", "--no-progress", "/dev/urandom"])
         .arg(dir.path())
         .timeout(std::time::Duration::from_secs(60))
         .output()
@@ -729,7 +729,7 @@ fn devices_are_refused_with_the_reason() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("/dev/null: a character device, not a file"),
+        stderr.contains("/dev/urandom: a character device, not a file"),
         "{stderr}"
     );
 }
