@@ -22,8 +22,6 @@ pub struct Scanner {
     bytes: AtomicU64,
     errors: AtomicU64,
     skipped: Mutex<BTreeMap<SkipReason, u64>>,
-    /// Error lines, printed to stderr as they happen unless quiet.
-    quiet: bool,
     progress: Option<ProgressBar>,
     last_progress_ms: AtomicU64,
     started: Instant,
@@ -49,12 +47,26 @@ impl ScanSummary {
     }
 
     pub fn one_line(&self, findings: usize) -> String {
+        self.line_with_suppressed(findings, 0)
+    }
+
+    /// Inputs passed over because an ignore file matched them: (files,
+    /// folders).
+    pub fn ignored(&self) -> (u64, u64) {
+        let count = |r| self.skipped.get(&r).copied().unwrap_or(0);
+        (count(SkipReason::Ignored), count(SkipReason::IgnoredFolder))
+    }
+
+    /// The summary line, with `suppressed` findings dropped by a baseline
+    /// or ignore file. What ignore rules hid comes last, with the way to
+    /// scan it.
+    pub fn line_with_suppressed(&self, findings: usize, suppressed: usize) -> String {
         let secs = self.elapsed.as_secs_f64();
         let mb = self.bytes as f64 / 1e6;
         let mut s = format!(
             "scanned {} file{} ({}) in {:.2}s",
             self.files,
-            if self.files == 1 { "" } else { "s" },
+            plural(self.files),
             human_bytes(self.bytes),
             secs
         );
@@ -64,25 +76,53 @@ impl ScanSummary {
         s.push_str(&format!(
             ", {} finding{}",
             findings,
-            if findings == 1 { "" } else { "s" }
+            plural(findings as u64)
         ));
-        let skipped: u64 = self.skipped.values().sum();
-        if skipped > 0 {
-            let parts: Vec<String> = self
-                .skipped
+        let skipped: Vec<(SkipReason, u64)> = self
+            .skipped
+            .iter()
+            .filter(|(r, n)| !r.is_ignore_rule() && **n > 0)
+            .map(|(r, n)| (*r, *n))
+            .collect();
+        if !skipped.is_empty() {
+            let total: u64 = skipped.iter().map(|(_, n)| n).sum();
+            let parts: Vec<String> = skipped
                 .iter()
                 .map(|(r, n)| format!("{n} {}", r.as_str()))
                 .collect();
-            s.push_str(&format!(", skipped {skipped} ({})", parts.join(", ")));
+            s.push_str(&format!(", skipped {total} ({})", parts.join(", ")));
         }
         if self.errors > 0 {
             s.push_str(&format!(
                 ", {} unreadable input{}",
                 self.errors,
-                if self.errors == 1 { "" } else { "s" }
+                plural(self.errors)
             ));
         }
+        if suppressed > 0 {
+            s.push_str(&format!(", {suppressed} suppressed by baseline/ignore"));
+        }
+        let (files, folders) = self.ignored();
+        if files + folders > 0 {
+            s.push_str(&format!(", {} ignored by .gitignore", files + folders));
+            if folders > 0 {
+                s.push_str(&format!(
+                    " ({files} file{}, {folders} folder{})",
+                    plural(files),
+                    plural(folders)
+                ));
+            }
+            s.push_str("; --no-ignore to scan them");
+        }
         s
+    }
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
     }
 }
 
@@ -102,7 +142,9 @@ pub fn human_bytes(n: u64) -> String {
 }
 
 impl Scanner {
-    pub fn new(engine: Arc<Engine>, quiet: bool, show_progress: bool) -> Scanner {
+    /// Error lines go to stderr as they happen, even when the run is
+    /// quiet: they are the reason a scan fails.
+    pub fn new(engine: Arc<Engine>, show_progress: bool) -> Scanner {
         let progress = show_progress.then(|| {
             let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             pb.set_style(
@@ -119,7 +161,6 @@ impl Scanner {
             bytes: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             skipped: Mutex::new(BTreeMap::new()),
-            quiet,
             progress,
             last_progress_ms: AtomicU64::new(0),
             started: Instant::now(),
@@ -191,9 +232,6 @@ impl Scanner {
     }
 
     fn report_line(&self, line: &str) {
-        if self.quiet {
-            return;
-        }
         match &self.progress {
             Some(pb) => pb.suspend(|| eprintln!("leakscrub: {line}")),
             None => eprintln!("leakscrub: {line}"),
@@ -226,8 +264,15 @@ impl BlobSink for Scanner {
     }
 
     fn skipped(&self, _input: &str, reason: SkipReason) {
+        self.skipped_count(reason, 1);
+    }
+
+    fn skipped_count(&self, reason: SkipReason, count: u64) {
+        if count == 0 {
+            return;
+        }
         if let Ok(mut s) = self.skipped.lock() {
-            *s.entry(reason).or_insert(0) += 1;
+            *s.entry(reason).or_insert(0) += count;
         }
     }
 
@@ -297,7 +342,7 @@ impl Scanner {
                 end_line,
                 column,
                 end_column,
-                fingerprint: fingerprint(&rule.id, &prov.path, &secret),
+                fingerprint: fingerprint(&rule.id, prov.fingerprint_path(), &secret),
                 entropy: m.entropy,
                 confidence: rule.confidence,
                 secret,
@@ -440,7 +485,7 @@ keywords = ["postgres://"]
     fn scanner() -> Scanner {
         let file = parse_rule_file(RULES, "t.toml").unwrap();
         let rules = build_rule_set(&[("t".into(), file)], &[]).unwrap();
-        Scanner::new(Arc::new(Engine::new(Arc::new(rules)).unwrap()), true, false)
+        Scanner::new(Arc::new(Engine::new(Arc::new(rules)).unwrap()), false)
     }
 
     fn scan(text: &str, keep: Range<usize>) -> Vec<Finding> {
@@ -522,5 +567,57 @@ keywords = ["postgres://"]
         assert_eq!(secret_lines(hay, 4..15), 4..14);
         assert_eq!(secret_lines(hay, 4..9), 4..9);
         assert_eq!(secret_lines(hay, 0..1), 0..3);
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::*;
+
+    fn summary(skipped: &[(SkipReason, u64)], errors: u64) -> ScanSummary {
+        ScanSummary {
+            files: 12,
+            bytes: 48_200,
+            errors,
+            skipped: skipped.iter().copied().collect(),
+            elapsed: Duration::from_millis(30),
+        }
+    }
+
+    #[test]
+    fn ignored_entries_come_last_with_the_way_to_scan_them() {
+        let s = summary(
+            &[
+                (SkipReason::Binary, 2),
+                (SkipReason::Ignored, 4),
+                (SkipReason::IgnoredFolder, 3),
+                (SkipReason::NotAFile, 1),
+            ],
+            1,
+        );
+        let line = s.line_with_suppressed(2, 1);
+        assert!(
+            line.ends_with(
+                ", skipped 3 (2 binary, 1 not a regular file), 1 unreadable input, \
+                 1 suppressed by baseline/ignore, \
+                 7 ignored by .gitignore (4 files, 3 folders); --no-ignore to scan them"
+            ),
+            "{line}"
+        );
+        assert_eq!(s.ignored(), (4, 3));
+    }
+
+    #[test]
+    fn ignored_files_alone_need_no_breakdown() {
+        let line = summary(&[(SkipReason::Ignored, 1)], 0).one_line(0);
+        assert!(
+            line.ends_with(", 0 findings, 1 ignored by .gitignore; --no-ignore to scan them"),
+            "{line}"
+        );
+        let line = summary(&[], 0).one_line(0);
+        assert!(
+            !line.contains("ignored") && !line.contains("skipped"),
+            "{line}"
+        );
     }
 }

@@ -35,9 +35,17 @@ pub fn dir(args: DirArgs) -> Result<i32> {
     };
     let roots: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let config_dir = paths.iter().find(|p| p.is_dir()).cloned();
-    run_scan(&args.common, &roots, config_dir.as_deref(), |scanner| {
-        scan_paths(&paths, &fs_opts, scanner)
-    })
+    // A pre-commit hook names the changed files; when they are all empty
+    // there is nothing to scan, and that is not a failure. A folder with
+    // nothing in it still is: the wrong folder may have been named.
+    let named_files_only = !args.paths.is_empty() && config_dir.is_none();
+    run_scan(
+        &args.common,
+        &roots,
+        config_dir.as_deref(),
+        named_files_only,
+        |scanner| scan_paths(&paths, &fs_opts, scanner),
+    )
 }
 
 pub fn log(args: LogArgs) -> Result<i32> {
@@ -62,7 +70,8 @@ pub fn log(args: LogArgs) -> Result<i32> {
             }
         })
         .collect();
-    run_scan(&args.common, &roots, None, |scanner| {
+    // Every log is named (or is standard input): an empty one is clean.
+    run_scan(&args.common, &roots, None, true, |scanner| {
         scan_logs(&inputs, &log_opts, scanner)
     })
 }
@@ -87,10 +96,13 @@ pub fn build_engine(opts: &ScanOptions, config_dir: Option<&Path>) -> Result<Arc
 }
 
 /// The part every `scan` subcommand shares once it knows its source.
+/// `named_files_only`: every root is a file named by the user, so finding
+/// nothing to read in them (empty files) is a clean result, not an error.
 pub fn run_scan<F>(
     opts: &ScanOptions,
     roots: &[String],
     config_dir: Option<&Path>,
+    named_files_only: bool,
     source: F,
 ) -> Result<i32>
 where
@@ -117,7 +129,7 @@ where
     };
 
     let show_progress = !opts.no_progress && !opts.quiet && io::stderr().is_terminal();
-    let scanner = Scanner::new(Arc::clone(&engine), opts.quiet, show_progress);
+    let scanner = Scanner::new(Arc::clone(&engine), show_progress);
     source(&scanner);
     let (mut findings, summary) = scanner.finish();
     crate::filters::overlap::drop_shadowed(&mut findings);
@@ -155,10 +167,11 @@ where
         }
     }
 
+    let nothing_to_scan = !summary.scanned_anything() && named_files_only && summary.errors == 0;
     if !opts.quiet {
-        let mut line = summary.one_line(findings.len());
-        if suppressed > 0 {
-            line.push_str(&format!(", {suppressed} suppressed by baseline/ignore"));
+        let mut line = summary.line_with_suppressed(findings.len(), suppressed);
+        if nothing_to_scan {
+            line.push_str("; nothing to scan");
         }
         eprintln!("leakscrub: {line}");
     }
@@ -168,10 +181,19 @@ where
     if summary.errors > 0 {
         return Ok(EXIT_ERROR);
     }
-    if !summary.scanned_anything() {
-        if !opts.quiet {
-            eprintln!("leakscrub: nothing was scanned: {}", roots.join(", "));
-        }
+    if !summary.scanned_anything() && !nothing_to_scan {
+        // The reason for exit 2 is printed even when quiet, with what the
+        // ignore files hid, which is often why.
+        let (files, folders) = summary.ignored();
+        let hint = if files + folders > 0 {
+            format!(
+                " ({} ignored by .gitignore; --no-ignore to scan them)",
+                files + folders
+            )
+        } else {
+            String::new()
+        };
+        eprintln!("leakscrub: nothing was scanned: {}{hint}", roots.join(", "));
         return Ok(EXIT_ERROR);
     }
     Ok(0)
