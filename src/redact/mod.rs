@@ -109,6 +109,7 @@ pub mod ansi;
 pub mod automaton;
 pub mod encodings;
 pub mod patterns;
+pub mod pem;
 pub mod stream;
 pub mod values;
 

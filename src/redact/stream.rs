@@ -12,6 +12,7 @@ use super::ansi::{complete_sequence_len, visible, Escape, Outcome, MAX_ESCAPE_LE
 use super::automaton::{Automaton, Pattern};
 use super::encodings::unwrapped_needles_for;
 use super::patterns::{anchor_patterns, select_rules, RuleSelection};
+use super::pem::{self, LineClass, LineShape};
 use super::values::KnownValue;
 use crate::engine::{Engine, INLINE_ALLOW_MARKERS};
 use crate::rules::RuleSet;
@@ -239,6 +240,50 @@ fn compile(anchors: &[Pattern], needles: &[Pattern], labels: &[String]) -> Compi
 enum Label {
     Value(u32),
     Rule(usize),
+    /// A line of an open PEM private-key block.
+    Block,
+}
+
+/// A PEM private-key block whose END marker has not come yet: each of its
+/// lines is held until it is known to belong to the block (then it is
+/// masked) or not (then the block is over).
+#[derive(Debug, Clone)]
+struct PemBlock {
+    /// Width of the first body line; a longer line is not of this block.
+    width: Option<usize>,
+    /// Armor headers and the blank line after them may still come.
+    header_area: bool,
+    /// A body line shorter than the width came: only the END marker (or
+    /// an OpenPGP checksum) may follow.
+    expect_end: bool,
+    /// The block has been counted in the report.
+    counted: bool,
+    line: LineShape,
+    /// Raw range of the current line's non-blank bytes.
+    content: Option<(u64, u64)>,
+}
+
+impl PemBlock {
+    fn new() -> PemBlock {
+        PemBlock {
+            width: None,
+            header_area: true,
+            expect_end: false,
+            counted: false,
+            line: LineShape::default(),
+            content: None,
+        }
+    }
+
+    /// Takes a visible byte of the current line; false once the line
+    /// cannot belong to the block.
+    fn push(&mut self, b: u8, p: u64) -> bool {
+        if !matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c) {
+            let start = self.content.map_or(p, |c| c.0);
+            self.content = Some((start, p + 1));
+        }
+        self.line.push(b)
+    }
 }
 
 /// A raw byte range to replace; offsets are absolute in the stream.
@@ -298,6 +343,7 @@ pub struct StreamRedactor {
     /// seen by matching, and held.
     pending_cr: Option<u64>,
     line: LineMode,
+    pem: Option<PemBlock>,
     anchors: Vec<PendingAnchor>,
     next_decide: u64,
     masks: Vec<Mask>,
@@ -343,6 +389,7 @@ impl StreamRedactor {
             last_newline_end: 0,
             pending_cr: None,
             line: LineMode::Prefix(0),
+            pem: None,
             anchors: Vec::new(),
             next_decide: u64::MAX,
             masks: Vec::new(),
@@ -386,6 +433,7 @@ impl StreamRedactor {
             if self.line == LineMode::Normal
                 && self.escape == Escape::Ground
                 && self.pending_cr.is_none()
+                && self.pem.is_none()
             {
                 i = self.plain_run(&compiled.automaton, i);
                 if i == self.buf.len() {
@@ -446,6 +494,9 @@ impl StreamRedactor {
         if self.escape != Escape::Ground {
             self.skipped.push_back((self.escape_start, end));
             self.escape = Escape::Ground;
+        }
+        if self.pem.is_some() && end > self.line_start {
+            self.pem_line_end(end);
         }
         let pending = std::mem::take(&mut self.anchors);
         for a in pending {
@@ -581,6 +632,13 @@ impl StreamRedactor {
 
     #[inline]
     fn visible_byte(&mut self, compiled: &Compiled, b: u8, p: u64) {
+        if b != b'\n' {
+            if let Some(block) = self.pem.as_mut() {
+                if !block.push(b, p) {
+                    self.pem = None;
+                }
+            }
+        }
         let ac = &compiled.automaton;
         self.state = ac.step(self.state, b);
         self.visible += 1;
@@ -605,6 +663,10 @@ impl StreamRedactor {
             self.decide_due(|a, visible| a.decide_at_visible <= visible, p + 1);
         }
         if b == b'\n' {
+            self.pem_line_end(p);
+            if self.anchors.iter().any(|a| a.multi_line) {
+                self.pem_markers(p);
+            }
             if !self.anchors.is_empty() {
                 self.decide_due(|a, _| !a.multi_line, p);
             }
@@ -617,6 +679,83 @@ impl StreamRedactor {
         self.last_newline_end = at;
         self.line_visible_start = self.visible;
         self.line = LineMode::Prefix(0);
+        if let Some(block) = self.pem.as_mut() {
+            block.line = LineShape::default();
+            block.content = None;
+        }
+    }
+
+    /// The line ending at `end` inside an open PEM block: masked if it
+    /// belongs to the block, else the block is over (and the line, held so
+    /// far, is ordinary text).
+    fn pem_line_end(&mut self, end: u64) {
+        let Some(block) = self.pem.as_mut() else {
+            return;
+        };
+        let belongs = match block.line.classify() {
+            LineClass::Blank => std::mem::replace(&mut block.header_area, false),
+            LineClass::Header => block.header_area,
+            LineClass::Body(width) => {
+                let fits = if block.expect_end {
+                    block.line.is_checksum()
+                } else {
+                    block.width.is_none_or(|w| width <= w)
+                };
+                if fits {
+                    block.header_area = false;
+                    match block.width {
+                        None => block.width = Some(width),
+                        Some(w) if width < w => block.expect_end = true,
+                        Some(_) => {}
+                    }
+                }
+                fits
+            }
+            LineClass::End | LineClass::Other => false,
+        };
+        if !belongs {
+            self.pem = None;
+            return;
+        }
+        let content = block.content.map(|(s, e)| (s, e.min(end)));
+        let first = !std::mem::replace(&mut block.counted, true);
+        if let Some((s, e)) = content {
+            if first {
+                self.add_mask(s, e, Label::Block);
+            } else {
+                self.place_mask(s, e, pem::BLOCK_NAME.to_string());
+            }
+        }
+    }
+
+    /// At the end of a line with a pending multi-line rule: a private-key
+    /// marker on it decides the rules anchored inside the marker (a block's
+    /// lines are masked as they come, not held for its END), and a BEGIN
+    /// marker that ends the line opens a block.
+    fn pem_markers(&mut self, line_end: u64) {
+        let start = self.line_start.max(self.base);
+        self.fill_hay(start, line_end);
+        let markers = pem::private_key_markers(&self.hay);
+        if markers.is_empty() {
+            return;
+        }
+        let ranges: Vec<(u64, u64)> = markers
+            .iter()
+            .map(|m| (self.hay_map[m.start], self.hay_map[m.end - 1] + 1))
+            .collect();
+        let opens = pem::opens_block(&self.hay, &markers);
+        self.decide_due(
+            |a, _| {
+                a.multi_line
+                    && ranges
+                        .iter()
+                        .any(|&(s, e)| s <= a.keyword_start && a.keyword_end <= e)
+            },
+            line_end,
+        );
+        if opens {
+            self.pem = Some(PemBlock::new());
+        }
     }
 
     /// Whether the line ending at raw offset `p` (at its `\r` or `\n`) is
@@ -664,6 +803,7 @@ impl StreamRedactor {
     /// Rules see the break as it is: their anchors on the line are decided
     /// as at any line end.
     fn wrap_break(&mut self, start: u64, p: u64) {
+        self.pem_line_end(start);
         self.skipped.push_back((start, p + 1));
         self.wrap_breaks.push_back(start);
         if !self.anchors.is_empty() {
@@ -697,7 +837,8 @@ impl StreamRedactor {
     /// Runs the rules on the region around an anchor whose matches are now
     /// complete, masking the secrets of matches that contain the keyword.
     fn decide(&mut self, anchor: PendingAnchor, region_end: u64) {
-        let Some(engine) = self.shared.engine.as_ref() else {
+        let shared = Arc::clone(&self.shared);
+        let Some(engine) = shared.engine.as_ref() else {
             return;
         };
         let mut start = anchor.keyword_start.saturating_sub(LOOKBEHIND);
@@ -709,6 +850,33 @@ impl StreamRedactor {
         if end <= start {
             return;
         }
+        self.fill_hay(start, end);
+        let kw_start = self.hay_map.partition_point(|&r| r < anchor.keyword_start);
+        let kw_end = self.hay_map.partition_point(|&r| r < anchor.keyword_end);
+        // Inline allow markers exempt a line of a source file from a scan;
+        // in a stream they would let any printed line exempt itself.
+        for marker in INLINE_ALLOW_MARKERS {
+            let mut from = 0;
+            while let Some(at) = memchr::memmem::find(&self.hay[from..], marker) {
+                self.hay[from + at] = 0;
+                from += at + 1;
+            }
+        }
+        let found = engine.scan(&self.hay, None);
+        for m in found {
+            if !(m.start < kw_end && kw_start < m.end) || m.secret_end <= m.secret_start {
+                continue;
+            }
+            let s = self.hay_map[m.secret_start];
+            let e = self.hay_map[m.secret_end - 1] + 1;
+            self.add_mask(s, e, Label::Rule(m.rule));
+        }
+    }
+
+    /// The text rules see of the raw range `[start, end)` into `hay`, with
+    /// the raw offset of each of its bytes in `hay_map`: escape sequences
+    /// and dropped lines left out, wrapped-line breaks kept.
+    fn fill_hay(&mut self, start: u64, end: u64) {
         self.hay.clear();
         self.hay_map.clear();
         let mut excluded: Vec<(u64, u64)> = self
@@ -738,26 +906,6 @@ impl StreamRedactor {
             self.hay.push(self.buf[(q - self.base) as usize]);
             self.hay_map.push(q);
             q += 1;
-        }
-        let kw_start = self.hay_map.partition_point(|&r| r < anchor.keyword_start);
-        let kw_end = self.hay_map.partition_point(|&r| r < anchor.keyword_end);
-        // Inline allow markers exempt a line of a source file from a scan;
-        // in a stream they would let any printed line exempt itself.
-        for marker in INLINE_ALLOW_MARKERS {
-            let mut from = 0;
-            while let Some(at) = memchr::memmem::find(&self.hay[from..], marker) {
-                self.hay[from + at] = 0;
-                from += at + 1;
-            }
-        }
-        let found = engine.scan(&self.hay, None);
-        for m in found {
-            if !(m.start < kw_end && kw_start < m.end) || m.secret_end <= m.secret_start {
-                continue;
-            }
-            let s = self.hay_map[m.secret_start];
-            let e = self.hay_map[m.secret_end - 1] + 1;
-            self.add_mask(s, e, Label::Rule(m.rule));
         }
     }
 
@@ -800,12 +948,22 @@ impl StreamRedactor {
                     .unwrap_or_default();
                 (format!("rule:{id}"), id)
             }
+            Label::Block => (
+                format!("rule:{}", pem::BLOCK_NAME),
+                pem::BLOCK_NAME.to_string(),
+            ),
         }
     }
 
     fn add_mask(&mut self, start: u64, end: u64, label: Label) {
         let (key, name) = self.label_name(label);
         *self.counts.entry(key).or_insert(0) += 1;
+        self.place_mask(start, end, name);
+    }
+
+    /// Masks `[start, end)` without counting it (a further line of a block
+    /// already counted).
+    fn place_mask(&mut self, start: u64, end: u64, name: String) {
         let clipped = start.max(self.emitted);
         if clipped >= end {
             return;
@@ -856,6 +1014,9 @@ impl StreamRedactor {
             LineMode::Prefix(n) if n > 0 => safe = safe.min(self.line_start),
             LineMode::Command => safe = safe.min(self.line_start),
             _ => {}
+        }
+        if self.pem.is_some() {
+            safe = safe.min(self.line_start);
         }
         for a in &self.anchors {
             safe = safe.min(a.keyword_start);
