@@ -495,3 +495,180 @@ fn crlf_wrapped_base64_is_masked_and_ordinary_lines_are_not_joined() {
         .unwrap();
     assert_eq!(out.stdout, input.as_bytes());
 }
+
+// `::add-mask::` as the GitHub Actions runner reads it.
+
+/// A base64 body of `lines` full 64-column lines and a shorter last line,
+/// deterministic, shaped like a PKCS#8 key.
+fn pem_body(lines: usize, seed: u64) -> Vec<String> {
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        B64[(x % 64) as usize] as char
+    };
+    let mut out: Vec<String> = (0..lines)
+        .map(|i| {
+            let head = if i == 0 {
+                "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC".to_string()
+            } else {
+                String::new()
+            };
+            let fill: String = (head.len()..64).map(|_| next()).collect();
+            head + &fill
+        })
+        .collect();
+    out.push((0..41).map(|_| next()).collect::<String>() + "=");
+    out
+}
+
+fn pem_key(kind: &str, lines: usize, seed: u64) -> String {
+    let body = pem_body(lines, seed).join("\n");
+    format!("-----BEGIN {kind}PRIVATE KEY-----\n{body}\n-----END {kind}PRIVATE KEY-----\n")
+}
+
+/// The runner's escaping of a command value: `%`, CR and LF.
+fn command_escaped(value: &str) -> String {
+    value
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+#[test]
+fn add_mask_is_read_as_the_runner_reads_it() {
+    let input = "\
+Run ./scripts/login.sh
+  ::add-mask::Indented-Val-55
+    echo token=Indented-Val-55
+::ADD-MASK::Upper-Case-77
+::Add-Mask trace=1::Props-Val-99
+Upper-Case-77,Props-Val-99 Upper-Case-77
+\t::add-mask::100%25-Pct-Value
+curl -u ci:100%-Pct-Value https://artifacts.example.com/upload
+::add-mask-x::not-a-command-1
+ :: add-mask::not-a-command-2
+echo ::add-mask::not-a-command-3
+";
+    let (out, err, code) = output_of(&[], input.as_bytes());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "\
+Run ./scripts/login.sh
+    echo token=***
+***,*** ***
+curl -u ci:*** https://artifacts.example.com/upload
+::add-mask-x::not-a-command-1
+ :: add-mask::not-a-command-2
+echo ::add-mask::not-a-command-3
+"
+    );
+}
+
+#[test]
+fn add_mask_split_across_reads_with_leading_blanks_is_still_a_command() {
+    // Written in small pieces with pauses: the held line start must not
+    // leak the value when the timed flush fires mid-command.
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_leakscrub"))
+        .args(["redact", "--flush-ms", "10"])
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for piece in [
+        "    ",
+        "::ADD",
+        "-mask",
+        "::Slow-Secret",
+        "-Value-31",
+        "\nSlow-Secret-Value-31 ok\n",
+    ] {
+        stdin.write_all(piece.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(40));
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "*** ok\n");
+}
+
+#[test]
+fn multi_line_add_mask_registers_each_line_of_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = pem_key("", 6, 11);
+    let path = dir.path().join("deploy_key.pem");
+    std::fs::write(&path, &key).unwrap();
+    let sed = std::process::Command::new("sed")
+        .args(["-n", "3,4p"])
+        .arg(&path)
+        .output()
+        .unwrap()
+        .stdout;
+    let tail = std::process::Command::new("tail")
+        .args(["-n", "3"])
+        .arg(&path)
+        .output()
+        .unwrap()
+        .stdout;
+    let mut input = format!("::add-mask::{}\n", command_escaped(&key)).into_bytes();
+    input.extend_from_slice(b"$ sed -n 3,4p deploy_key.pem\n");
+    input.extend_from_slice(&sed);
+    input.extend_from_slice(b"$ tail -n 3 deploy_key.pem\n");
+    input.extend_from_slice(&tail);
+    // `--rules none`: the lines are masked as known values, not as a block.
+    let (out, _, _) = output_of(&["--rules", "none"], &input);
+    let text = String::from_utf8_lossy(&out);
+    for line in pem_body(6, 11) {
+        assert!(!text.contains(&line[..20]), "{text}");
+    }
+    assert_eq!(
+        text,
+        "$ sed -n 3,4p deploy_key.pem\n***\n***\n$ tail -n 3 deploy_key.pem\n***\n***\n***\n"
+    );
+}
+
+#[test]
+fn each_line_of_a_multi_line_env_or_file_value_is_masked() {
+    let key = pem_key("EC ", 3, 5);
+    let body = pem_body(3, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let values = dir.path().join("values.txt");
+    let kube = "apiVersion: v1\nkind: Config\ntoken: kube-Token-4f9a2c71e0\n";
+    std::fs::write(
+        &values,
+        format!("{}\n", serde_json::to_string(kube).unwrap()),
+    )
+    .unwrap();
+    let input = format!(
+        "{}\n{} {}\nauth: token: kube-Token-4f9a2c71e0\nkind: Config\n",
+        body[1], body[2], body[0]
+    );
+    let out = redact()
+        .args(["--rules", "none", "--value-env", "SIGNING_KEY"])
+        .arg("--values-file")
+        .arg(&values)
+        .env("SIGNING_KEY", &key)
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    // Lines shorter than --min-length (`kind: Config` is 12) are masked
+    // only with --min-length at or below their length.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "***\n*** ***\nauth: ***\n***\n"
+    );
+    let out = redact()
+        .args(["--rules", "none", "--min-length", "13", "--values-file"])
+        .arg(&values)
+        .write_stdin("token: kube-Token-4f9a2c71e0\nkind: Config\n")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "***\nkind: Config\n");
+}

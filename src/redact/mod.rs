@@ -107,6 +107,7 @@
 
 pub mod ansi;
 pub mod automaton;
+pub mod command;
 pub mod encodings;
 pub mod patterns;
 pub mod pem;

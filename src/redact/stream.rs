@@ -10,6 +10,7 @@ use anyhow::Result;
 
 use super::ansi::{complete_sequence_len, visible, Escape, Outcome, MAX_ESCAPE_LEN};
 use super::automaton::{Automaton, Pattern};
+use super::command::{command_values, CommandPrefix, Step};
 use super::encodings::unwrapped_needles_for;
 use super::patterns::{anchor_patterns, select_rules, RuleSelection};
 use super::pem::{self, LineClass, LineShape};
@@ -17,8 +18,6 @@ use super::values::KnownValue;
 use crate::engine::{Engine, INLINE_ALLOW_MARKERS};
 use crate::rules::RuleSet;
 
-/// The in-band command that registers a value to mask.
-pub const ADD_MASK: &[u8] = b"::add-mask::";
 /// The longest `::add-mask::` line kept; longer ones are dropped unregistered.
 const MAX_COMMAND_LINE: u64 = 64 * 1024;
 /// Context kept before the held region so a rule's regex sees what precedes
@@ -94,7 +93,13 @@ impl Redaction {
         let mut needles = Vec::new();
         let mut labels = Vec::new();
         for v in values {
-            add_needles(&mut needles, &mut labels, &v.name, &v.value);
+            add_value(
+                &mut needles,
+                &mut labels,
+                &v.name,
+                &v.value,
+                config.min_length,
+            );
         }
         let current = Arc::new(compile(&anchors, &needles, &labels));
         Ok(Redaction {
@@ -110,8 +115,14 @@ impl Redaction {
         })
     }
 
-    /// Registers a value (and its encodings) from now on, on every stream.
+    /// Registers a value (its lines, and their encodings) from now on, on
+    /// every stream.
     pub fn register(&self, name: &str, value: &[u8]) {
+        self.register_all(name, &[value.to_vec()]);
+    }
+
+    /// Registers several values under one name, compiling once.
+    pub fn register_all(&self, name: &str, values: &[Vec<u8>]) {
         let mut reg = self
             .registry
             .lock()
@@ -119,7 +130,9 @@ impl Redaction {
         let Registry {
             needles, labels, ..
         } = &mut *reg;
-        add_needles(needles, labels, name, value);
+        for value in values {
+            add_value(needles, labels, name, value, self.config.min_length);
+        }
         reg.current = Arc::new(compile(&self.anchors, &reg.needles, &reg.labels));
         self.generation.fetch_add(1, Ordering::Release);
     }
@@ -142,6 +155,32 @@ impl Redaction {
     /// Number of automaton states (for sizing and benchmarks).
     pub fn state_count(&self) -> usize {
         self.current().1.automaton.state_count()
+    }
+}
+
+/// Adds the needles of `value` and, as the runner does for a secret with
+/// line breaks, of each of its lines (and each line without its blanks
+/// around) of at least `min_length` bytes on its own: a part of a key
+/// printed alone (`sed -n 3,4p key.pem`) is masked too.
+fn add_value(
+    needles: &mut Vec<Pattern>,
+    labels: &mut Vec<String>,
+    name: &str,
+    value: &[u8],
+    min_length: usize,
+) {
+    add_needles(needles, labels, name, value);
+    if !value.iter().any(|&b| b == b'\n' || b == b'\r') {
+        return;
+    }
+    let mut seen: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
+    seen.insert(value);
+    for line in value.split(|&b| b == b'\n' || b == b'\r') {
+        for part in [line, line.trim_ascii()] {
+            if part.len() >= min_length.max(1) && seen.insert(part) {
+                add_needles(needles, labels, name, part);
+            }
+        }
     }
 }
 
@@ -309,10 +348,12 @@ struct PendingAnchor {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LineMode {
-    /// At the start of a line, the first n bytes equal `ADD_MASK[..n]`.
-    Prefix(usize),
+    /// At the start of a line that may still become an `::add-mask::`
+    /// command (its bytes so far are held).
+    Prefix(CommandPrefix),
     Normal,
-    Command,
+    /// An `::add-mask::` command whose value starts at this offset.
+    Command(u64),
     /// An over-long command line: dropped until its newline.
     Discard,
 }
@@ -388,7 +429,7 @@ impl StreamRedactor {
             line_visible_start: 0,
             last_newline_end: 0,
             pending_cr: None,
-            line: LineMode::Prefix(0),
+            line: LineMode::Prefix(CommandPrefix::Lead),
             pem: None,
             anchors: Vec::new(),
             next_decide: u64::MAX,
@@ -482,12 +523,12 @@ impl StreamRedactor {
             self.visible_byte(&compiled, b'\r', cr);
         }
         match self.line {
-            LineMode::Prefix(n) if n > 0 => {
+            LineMode::Prefix(_) => {
                 self.line = LineMode::Normal;
                 let compiled = Arc::clone(&self.compiled);
-                self.replay_prefix(&compiled, n);
+                self.replay_prefix(&compiled, end);
             }
-            LineMode::Command => self.end_command(end, end),
+            LineMode::Command(value_start) => self.end_command(value_start, end, end),
             LineMode::Discard => self.close_discard(end),
             _ => {}
         }
@@ -549,30 +590,35 @@ impl StreamRedactor {
         }
         match self.line {
             LineMode::Normal => {}
-            LineMode::Prefix(n) => {
-                if b == ADD_MASK[n] {
-                    if n + 1 == ADD_MASK.len() {
-                        self.line = LineMode::Command;
+            LineMode::Prefix(prefix) => {
+                let too_long = p - self.line_start > MAX_COMMAND_LINE;
+                match prefix.step(b) {
+                    Step::Command => {
+                        self.line = LineMode::Command(p + 1);
                         self.state = Automaton::START;
-                    } else {
-                        self.line = LineMode::Prefix(n + 1);
+                        return false;
                     }
-                    return false;
+                    Step::More(next) if too_long && next.in_properties() => {
+                        self.discard_command_line();
+                        return false;
+                    }
+                    Step::More(next) if !too_long => {
+                        self.line = LineMode::Prefix(next);
+                        return false;
+                    }
+                    Step::More(_) | Step::NotCommand => {
+                        self.line = LineMode::Normal;
+                        self.replay_prefix(compiled, p);
+                    }
                 }
-                self.line = LineMode::Normal;
-                self.replay_prefix(compiled, n);
             }
-            LineMode::Command => {
+            LineMode::Command(value_start) => {
                 if b == b'\n' {
-                    self.end_command(p, p + 1);
+                    self.end_command(value_start, p, p + 1);
                     return true;
                 }
                 if p - self.line_start > MAX_COMMAND_LINE {
-                    self.line = LineMode::Discard;
-                    self.drops.push((self.line_start, u64::MAX));
-                    self.warnings.push(format!(
-                        "an ::add-mask:: line longer than {MAX_COMMAND_LINE} bytes was dropped and not registered"
-                    ));
+                    self.discard_command_line();
                 }
                 return false;
             }
@@ -587,13 +633,22 @@ impl StreamRedactor {
         false
     }
 
-    /// A line that began like `::add-mask::` but is not one: its first `n`
-    /// bytes, held so far, are ordinary text after all.
-    fn replay_prefix(&mut self, compiled: &Compiled, n: usize) {
-        let start = self.line_start;
-        for (k, &b) in ADD_MASK[..n].iter().enumerate() {
-            self.visible_byte(compiled, b, start + k as u64);
+    /// A line that began like `::add-mask::` but is not one: its bytes up
+    /// to `end`, held so far, are ordinary text after all.
+    fn replay_prefix(&mut self, compiled: &Compiled, end: u64) {
+        for q in self.line_start..end {
+            let b = self.buf[(q - self.base) as usize];
+            self.escape_or_visible(compiled, b, q);
         }
+    }
+
+    /// An over-long `::add-mask::` line: dropped, unregistered, to its end.
+    fn discard_command_line(&mut self) {
+        self.line = LineMode::Discard;
+        self.drops.push((self.line_start, u64::MAX));
+        self.warnings.push(format!(
+            "an ::add-mask:: line longer than {MAX_COMMAND_LINE} bytes was dropped and not registered"
+        ));
     }
 
     #[inline]
@@ -678,7 +733,7 @@ impl StreamRedactor {
         self.line_start = at;
         self.last_newline_end = at;
         self.line_visible_start = self.visible;
-        self.line = LineMode::Prefix(0);
+        self.line = LineMode::Prefix(CommandPrefix::Lead);
         if let Some(block) = self.pem.as_mut() {
             block.line = LineShape::default();
             block.content = None;
@@ -1011,8 +1066,7 @@ impl StreamRedactor {
             safe = safe.min(self.raw_back(visible_end, depth));
         }
         match self.line {
-            LineMode::Prefix(n) if n > 0 => safe = safe.min(self.line_start),
-            LineMode::Command => safe = safe.min(self.line_start),
+            LineMode::Prefix(_) | LineMode::Command(_) => safe = safe.min(self.line_start),
             _ => {}
         }
         if self.pem.is_some() {
@@ -1024,25 +1078,25 @@ impl StreamRedactor {
         safe.max(self.emitted)
     }
 
-    fn end_command(&mut self, value_end: u64, line_end: u64) {
-        let from = (self.line_start + ADD_MASK.len() as u64 - self.base) as usize;
+    fn end_command(&mut self, value_start: u64, value_end: u64, line_end: u64) {
+        let from = (value_start - self.base) as usize;
         let to = (value_end - self.base) as usize;
         let mut raw = &self.buf[from.min(to)..to];
         if let Some(stripped) = raw.strip_suffix(b"\r") {
             raw = stripped;
         }
-        let value = unescape_command(raw);
+        let values = command_values(raw);
         self.drops.push((self.line_start, line_end));
         self.start_line(line_end);
         self.state = Automaton::START;
         let min = self.shared.config.min_length;
-        if value.len() < min {
+        if values[0].len() < min {
             self.warnings.push(format!(
                 "an ::add-mask:: value shorter than {min} bytes was not registered"
             ));
             return;
         }
-        self.shared.register(ADD_MASK_NAME, &value);
+        self.shared.register_all(ADD_MASK_NAME, &values);
         let (generation, compiled) = self.shared.current();
         self.generation = generation;
         self.compiled = compiled;
@@ -1148,31 +1202,6 @@ impl StreamRedactor {
             }
         }
     }
-}
-
-/// Undoes the workflow-command escaping of an `::add-mask::` value.
-fn unescape_command(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'%' && i + 3 <= raw.len() {
-            let code = &raw[i + 1..i + 3];
-            let decoded = match code {
-                b"25" => Some(b'%'),
-                b"0D" | b"0d" => Some(b'\r'),
-                b"0A" | b"0a" => Some(b'\n'),
-                _ => None,
-            };
-            if let Some(c) = decoded {
-                out.push(c);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(raw[i]);
-        i += 1;
-    }
-    out
 }
 
 /// Redacts a whole input at once (the reference the streaming result must

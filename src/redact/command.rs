@@ -1,0 +1,168 @@
+//! The `::add-mask::` workflow command, read as the GitHub Actions runner
+//! reads it: leading blanks allowed (the runner trims the line's start),
+//! the command name in any case (`::ADD-MASK::`), optional properties
+//! after a space (`::add-mask k=v::`), the value after the first `::` that
+//! follows the name, and `%0D`, `%0A`, `%25` in the value standing for
+//! CR, LF and `%`.
+
+/// The command name, lower case.
+const NAME: &[u8] = b"add-mask";
+
+/// Where the start of a line is in `[blanks]::add-mask[ properties]::`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandPrefix {
+    /// Only blanks so far.
+    Lead,
+    /// The first `:` of the opening `::`.
+    Colon,
+    /// This many bytes of the name matched.
+    Name(u8),
+    /// The name, then one `:`.
+    NameColon,
+    /// The name, a space, then properties.
+    Properties,
+    /// Properties, then one `:`.
+    PropertiesColon,
+}
+
+/// What the next byte makes of a line start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    More(CommandPrefix),
+    /// The prefix is complete: the value starts at the next byte.
+    Command,
+    /// The line is no command.
+    NotCommand,
+}
+
+fn is_blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c)
+}
+
+impl CommandPrefix {
+    pub fn step(self, b: u8) -> Step {
+        use CommandPrefix::*;
+        let named = NAME.len();
+        match (self, b) {
+            (_, b'\n') => Step::NotCommand,
+            (Lead, b) if is_blank(b) => Step::More(Lead),
+            (Lead, b':') => Step::More(Colon),
+            (Colon, b':') => Step::More(Name(0)),
+            (Name(n), b)
+                if usize::from(n) < named && b.to_ascii_lowercase() == NAME[usize::from(n)] =>
+            {
+                Step::More(Name(n + 1))
+            }
+            (Name(n), b':') if usize::from(n) == named => Step::More(NameColon),
+            (Name(n), b' ') if usize::from(n) == named => Step::More(Properties),
+            (NameColon, b':') | (PropertiesColon, b':') => Step::Command,
+            (Properties, b':') => Step::More(PropertiesColon),
+            (Properties, _) | (PropertiesColon, _) => Step::More(Properties),
+            _ => Step::NotCommand,
+        }
+    }
+
+    /// Whether the bytes so far can only be a command if more of them come
+    /// than a blank lead (properties are read up to a bound).
+    pub fn in_properties(self) -> bool {
+        matches!(
+            self,
+            CommandPrefix::Properties | CommandPrefix::PropertiesColon
+        )
+    }
+}
+
+/// The values a command's raw data registers: the runner's reading (its
+/// escapes are upper case, replaced in the order `%0D`, `%0A`, `%25`), and
+/// when lower-case escapes occur, also the value with those decoded, so a
+/// producer that wrote `%0a` is masked either way.
+pub fn command_values(raw: &[u8]) -> Vec<Vec<u8>> {
+    let exact = unescape(raw, false);
+    let lenient = unescape(raw, true);
+    if lenient == exact {
+        vec![exact]
+    } else {
+        vec![exact, lenient]
+    }
+}
+
+fn unescape(raw: &[u8], any_case: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' && i + 3 <= raw.len() {
+            let code = &raw[i + 1..i + 3];
+            let upper = [code[0], code[1].to_ascii_uppercase()];
+            let code: &[u8] = if any_case { &upper } else { code };
+            let decoded = match code {
+                b"25" => Some(b'%'),
+                b"0D" => Some(b'\r'),
+                b"0A" => Some(b'\n'),
+                _ => None,
+            };
+            if let Some(c) = decoded {
+                out.push(c);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(raw[i]);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &[u8]) -> Option<usize> {
+        let mut state = CommandPrefix::Lead;
+        for (i, &b) in line.iter().enumerate() {
+            match state.step(b) {
+                Step::More(next) => state = next,
+                Step::Command => return Some(i + 1),
+                Step::NotCommand => return None,
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn the_runners_syntax() {
+        assert_eq!(parse(b"::add-mask::v"), Some(12));
+        assert_eq!(parse(b"  \t::add-mask::v"), Some(15));
+        assert_eq!(parse(b"::ADD-MASK::v"), Some(12));
+        assert_eq!(parse(b"::Add-Mask::v"), Some(12));
+        assert_eq!(parse(b"::add-mask name=x,y=z::v"), Some(23));
+        assert_eq!(parse(b"::add-mask a:b::v"), Some(16));
+        for not in [
+            &b"::add-maskx::v"[..],
+            b": :add-mask::v",
+            b"x ::add-mask::v",
+            b"::add-mask:v",
+            b"::add_mask::v",
+            b"::warning::v",
+            b"##[add-mask]v",
+            b"::add-mask\n::",
+        ] {
+            assert_eq!(parse(not), None, "{}", String::from_utf8_lossy(not));
+        }
+    }
+
+    #[test]
+    fn escapes_as_the_runner_reads_them() {
+        assert_eq!(
+            command_values(b"line1%0Aline2%0D%0Aline3"),
+            [b"line1\nline2\r\nline3".to_vec()]
+        );
+        assert_eq!(command_values(b"100%25%0A"), [b"100%\n".to_vec()]);
+        // `%250A` is an escaped `%` then `0A`, not a newline.
+        assert_eq!(command_values(b"a%250Ab"), [b"a%0Ab".to_vec()]);
+        assert_eq!(
+            command_values(b"low%0acase"),
+            [b"low%0acase".to_vec(), b"low\ncase".to_vec()]
+        );
+        assert_eq!(command_values(b"50%"), [b"50%".to_vec()]);
+    }
+}
