@@ -672,3 +672,209 @@ fn each_line_of_a_multi_line_env_or_file_value_is_masked() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "***\nkind: Config\n");
 }
+
+// PEM private-key blocks, masked line by line as they stream.
+
+#[test]
+fn a_key_cut_short_is_masked_line_by_line_and_what_follows_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("id_rsa");
+    std::fs::write(&path, pem_key("RSA ", 25, 3)).unwrap();
+    let head = std::process::Command::new("head")
+        .args(["-n", "10"])
+        .arg(&path)
+        .output()
+        .unwrap()
+        .stdout;
+    let mut input = b"$ head -n 10 ~/.ssh/id_rsa\n".to_vec();
+    input.extend_from_slice(&head);
+    input.extend_from_slice(
+        b"Deploying build 4512 to staging (eu-west-1)\nUploaded 3 artifacts in 2.3s\nDone\n",
+    );
+    let (out, _, code) = output_of(&[], &input);
+    assert_eq!(code, 0);
+    let mut expected = "$ head -n 10 ~/.ssh/id_rsa\n-----BEGIN RSA PRIVATE KEY-----\n".to_string();
+    expected.push_str(&"***\n".repeat(9));
+    // The block is over at the first line that is no body line.
+    expected.push_str(
+        "Deploying build 4512 to staging (eu-west-1)\nUploaded 3 artifacts in 2.3s\nDone\n",
+    );
+    assert_eq!(String::from_utf8_lossy(&out), expected);
+}
+
+#[test]
+fn whole_keys_in_many_shapes_are_masked_and_neighbours_kept() {
+    let rsa = pem_body(8, 21);
+    let encrypted = pem_body(4, 22);
+    let pgp = pem_body(5, 23);
+    let openssh: Vec<String> = pem_body(4, 24)
+        .chunks(2)
+        .map(|pair| pair.concat().chars().take(70).collect())
+        .collect();
+    let yaml_key: Vec<String> = pem_body(3, 25).iter().map(|l| format!("    {l}")).collect();
+    let input = format!(
+        "\
++ cat deploy/id_rsa
+-----BEGIN RSA PRIVATE KEY-----
+{rsa}
+-----END RSA PRIVATE KEY-----
++ cat legacy.key
+-----BEGIN RSA PRIVATE KEY-----\r
+Proc-Type: 4,ENCRYPTED\r
+DEK-Info: AES-256-CBC,6F3A1C0B9D2E4F5A7B8C9D0E1F2A3B4C\r
+\r
+{enc_crlf}\r
+-----END RSA PRIVATE KEY-----\r
++ gpg --export-secret-keys --armor release@example.com
+-----BEGIN PGP PRIVATE KEY BLOCK-----
+Comment: release signing key (2026)
+
+{pgp}
+=hdo4
+-----END PGP PRIVATE KEY BLOCK-----
++ cat ~/.ssh/id_ed25519
+-----BEGIN OPENSSH PRIVATE KEY-----
+{openssh}
+-----END OPENSSH PRIVATE KEY-----
++ kubectl get secret ci-ssh -o yaml
+stringData:
+  ssh-privatekey: |
+    -----BEGIN PRIVATE KEY-----
+{yaml}
+    -----END PRIVATE KEY-----
+kind: Secret
+metadata:
+  name: ci-ssh
+",
+        rsa = rsa.join("\n"),
+        enc_crlf = encrypted.join("\r\n"),
+        pgp = pgp.join("\n"),
+        openssh = openssh.join("\n"),
+        yaml = yaml_key.join("\n"),
+    );
+    let (out, _, _) = output_of(&[], input.as_bytes());
+    let text = String::from_utf8_lossy(&out);
+    for line in rsa.iter().chain(&encrypted).chain(&pgp).chain(&openssh) {
+        assert!(!text.contains(&line[..16]), "{} in {text}", &line[..16]);
+    }
+    for line in &yaml_key {
+        assert!(!text.contains(&line.trim()[..16]), "{text}");
+    }
+    assert!(
+        !text.contains("DEK-Info") && !text.contains("hdo4"),
+        "{text}"
+    );
+    let lines = |t: &str| t.matches('\n').count();
+    assert_eq!(lines(&text), lines(&input), "{text:?}");
+    assert_eq!(text.matches('\r').count(), input.matches('\r').count());
+    for kept in [
+        "+ cat legacy.key\n",
+        "-----END OPENSSH PRIVATE KEY-----\n+ kubectl get secret ci-ssh -o yaml\n",
+        "    -----END PRIVATE KEY-----\nkind: Secret\nmetadata:\n  name: ci-ssh\n",
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----\n***\n\n***\n",
+    ] {
+        assert!(text.contains(kept), "{kept:?} missing from {text}");
+    }
+}
+
+/// Runs `redact` with `--flush-ms` and writes `lines` one by one with a
+/// pause, returning for each line how long its redacted form took to come
+/// out, and the whole output.
+fn line_latencies(
+    flush_ms: u64,
+    lines: &[&str],
+    pause: std::time::Duration,
+) -> (Vec<std::time::Duration>, String) {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::process::Stdio;
+    use std::time::Instant;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_leakscrub"))
+        .args(["redact", "--flush-ms", &flush_ms.to_string()])
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<(Instant, String)>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send((Instant::now(), line)).is_err() {
+                break;
+            }
+        }
+    });
+    // The first line waits for the redactor to start (rules compile).
+    stdin.write_all(b"starting\n").unwrap();
+    stdin.flush().unwrap();
+    let (_, first) = rx.recv_timeout(std::time::Duration::from_secs(20)).unwrap();
+    assert_eq!(first, "starting");
+    let mut latencies = Vec::new();
+    let mut output = String::new();
+    for line in lines {
+        let sent = Instant::now();
+        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        // Every line comes out as one line; wait at most a second for it.
+        match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+            Ok((at, got)) => {
+                latencies.push(at.duration_since(sent));
+                output.push_str(&got);
+                output.push('\n');
+            }
+            Err(_) => latencies.push(std::time::Duration::MAX),
+        }
+        std::thread::sleep(pause);
+    }
+    drop(stdin);
+    for (_, got) in rx.iter() {
+        output.push_str(&got);
+        output.push('\n');
+    }
+    reader.join().unwrap();
+    child.wait().unwrap();
+    (latencies, output)
+}
+
+#[test]
+fn lines_after_a_key_header_are_written_promptly() {
+    let flush_ms = 200;
+    let body = pem_body(2, 31);
+    let lines = [
+        "-----BEGIN OPENSSH PRIVATE KEY----- (example header)",
+        "ordinary line 0 (done)",
+        "ordinary line 1 done",
+        "-----BEGIN OPENSSH PRIVATE KEY----- example header without parentheses",
+        "Step 2/7 : RUN apk add --no-cache git",
+        "-----BEGIN RSA PRIVATE KEY-----",
+        &body[0],
+        &body[1],
+        "Successfully built 4f2a9c1b7e3d",
+        "-----END RSA PRIVATE KEY-----",
+        "Pushing image registry.example.com/app",
+        "export KEY_HEADER='-----BEGIN EC PRIVATE KEY-----'",
+        "npm WARN deprecated request@2.88.2",
+    ];
+    let (latencies, output) =
+        line_latencies(flush_ms, &lines, std::time::Duration::from_millis(150));
+    let bound = std::time::Duration::from_millis(flush_ms + 50);
+    for (line, latency) in lines.iter().zip(&latencies) {
+        assert!(
+            *latency <= bound,
+            "{line:?} took {latency:?} (bound {bound:?}); output so far:\n{output}"
+        );
+    }
+    let expected: Vec<&str> = lines
+        .iter()
+        .map(|l| {
+            if body.iter().any(|b| b == l) {
+                "***"
+            } else {
+                l
+            }
+        })
+        .collect();
+    assert_eq!(output, expected.join("\n") + "\n");
+}

@@ -722,6 +722,7 @@ impl StreamRedactor {
             if self.anchors.iter().any(|a| a.multi_line) {
                 self.pem_markers(p);
             }
+            // `pem_markers` may have made anchors single-line: decide them.
             if !self.anchors.is_empty() {
                 self.decide_due(|a, _| !a.multi_line, p);
             }
@@ -783,10 +784,12 @@ impl StreamRedactor {
         }
     }
 
-    /// At the end of a line with a pending multi-line rule: a private-key
-    /// marker on it decides the rules anchored inside the marker (a block's
-    /// lines are masked as they come, not held for its END), and a BEGIN
-    /// marker that ends the line opens a block.
+    /// At the end of a line with a pending multi-line rule: the rules
+    /// anchored inside a private-key marker on it become rules of this line
+    /// (decided now, on this line alone: the block's lines are the
+    /// tracker's, masked as they come rather than held for an END marker
+    /// that may never come), and a BEGIN marker that ends the line opens a
+    /// block.
     fn pem_markers(&mut self, line_end: u64) {
         let start = self.line_start.max(self.base);
         self.fill_hay(start, line_end);
@@ -799,15 +802,14 @@ impl StreamRedactor {
             .map(|m| (self.hay_map[m.start], self.hay_map[m.end - 1] + 1))
             .collect();
         let opens = pem::opens_block(&self.hay, &markers);
-        self.decide_due(
-            |a, _| {
-                a.multi_line
-                    && ranges
-                        .iter()
-                        .any(|&(s, e)| s <= a.keyword_start && a.keyword_end <= e)
-            },
-            line_end,
-        );
+        for a in &mut self.anchors {
+            if ranges
+                .iter()
+                .any(|&(s, e)| s <= a.keyword_start && a.keyword_end <= e)
+            {
+                a.multi_line = false;
+            }
+        }
         if opens {
             self.pem = Some(PemBlock::new());
         }
@@ -1027,7 +1029,7 @@ impl StreamRedactor {
             start: clipped,
             end,
             label: name,
-            replaced: start < self.emitted && self.last_mask_end == self.emitted,
+            replaced: start < self.emitted && self.continues_last_mask(),
         };
         let mut i = 0;
         while i < self.masks.len() {
@@ -1051,31 +1053,77 @@ impl StreamRedactor {
     /// Everything before this offset cannot become part of a match.
     fn safe_end(&self) -> u64 {
         let end = self.data_end();
-        let mut safe = end;
+        // Bytes matching has not seen yet, and held line starts.
+        let mut unseen = end;
         let visible_end = if self.escape != Escape::Ground {
-            safe = safe.min(self.escape_start);
+            unseen = unseen.min(self.escape_start);
             self.escape_start
         } else if let Some(cr) = self.pending_cr {
-            safe = safe.min(cr);
+            unseen = unseen.min(cr);
             cr
         } else {
             end
         };
-        let depth = self.compiled.automaton.depth(self.state) as u64;
-        if depth > 0 {
-            safe = safe.min(self.raw_back(visible_end, depth));
-        }
         match self.line {
-            LineMode::Prefix(_) | LineMode::Command(_) => safe = safe.min(self.line_start),
+            LineMode::Prefix(_) | LineMode::Command(_) => unseen = unseen.min(self.line_start),
             _ => {}
         }
         if self.pem.is_some() {
-            safe = safe.min(self.line_start);
+            unseen = unseen.min(self.line_start);
+        }
+        // Bytes that may still become part of a match.
+        let mut pending = unseen;
+        let depth = self.compiled.automaton.depth(self.state) as u64;
+        if depth > 0 {
+            pending = pending.min(self.raw_back(visible_end, depth));
         }
         for a in &self.anchors {
-            safe = safe.min(a.keyword_start);
+            pending = pending.min(a.keyword_start);
         }
-        safe.max(self.emitted)
+        let mut safe = pending.max(self.emitted);
+        // Pending bytes inside a decided mask are written as its
+        // replacement whatever comes, and a line break after them is
+        // transparent: they can go out (a later match overlapping them
+        // continues the mask, see `add_mask`), so a masked body line of a
+        // PEM block is not held for the next line.
+        if safe < unseen && self.masks.iter().any(|m| m.start <= safe && safe < m.end) {
+            loop {
+                if let Some(m) = self.masks.iter().find(|m| m.start <= safe && safe < m.end) {
+                    safe = m.end;
+                } else if let Some(&(_, e)) =
+                    self.skipped.iter().find(|&&(s, e)| s <= safe && safe < e)
+                {
+                    safe = e;
+                } else {
+                    break;
+                }
+            }
+            safe = safe.min(unseen);
+        }
+        safe
+    }
+
+    /// Whether nothing but transparent bytes lie between the end of the
+    /// last mask written and what has been written: a mask starting before
+    /// that point continues it rather than starting a new replacement.
+    fn continues_last_mask(&self) -> bool {
+        let mut cursor = self.last_mask_end;
+        if cursor > self.emitted {
+            return false;
+        }
+        for &(s, e) in &self.skipped {
+            if cursor >= self.emitted {
+                break;
+            }
+            if e <= cursor {
+                continue;
+            }
+            if s > cursor {
+                break;
+            }
+            cursor = e;
+        }
+        cursor >= self.emitted
     }
 
     fn end_command(&mut self, value_start: u64, value_end: u64, line_end: u64) {
