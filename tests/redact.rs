@@ -878,3 +878,87 @@ fn lines_after_a_key_header_are_written_promptly() {
         .collect();
     assert_eq!(output, expected.join("\n") + "\n");
 }
+
+// Go's JSON escaping and base64 of base64, through the real binary.
+
+#[test]
+fn go_json_marshal_output_of_known_values_is_masked() {
+    // `json.Marshal` output, written from its documented escaping: `&`,
+    // `<`, `>` as `\u0026`, `\u003c`, `\u003e`, and U+2028 as `\u2028`.
+    let log = "\
+level=info msg=\"loaded config\" config={\"db\":{\"user\":\"app\",\"password\":\"Amp3rs\\u0026nd-Secret-7\"},\"smtp\":\"T0k\\u003cen\\u003e-Mail-42\"}
+level=info msg=\"template\" body=\"Dear \\u003cuser\\u003e \\u0026 team\"
+{\"webhook\":\"https://hooks.example.com/x?sig=Line\\u2028Sep-Value-9\",\"retries\":3}
+";
+    let out = redact()
+        .args(["--value-env", "DB_PASSWORD", "--value-env", "SMTP_TOKEN"])
+        .args(["--value-env", "HOOK_SECRET"])
+        .env("DB_PASSWORD", "Amp3rs&nd-Secret-7")
+        .env("SMTP_TOKEN", "T0k<en>-Mail-42")
+        .env("HOOK_SECRET", "Line\u{2028}Sep-Value-9")
+        .write_stdin(log)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "\
+level=info msg=\"loaded config\" config={\"db\":{\"user\":\"app\",\"password\":\"***\"},\"smtp\":\"***\"}
+level=info msg=\"template\" body=\"Dear \\u003cuser\\u003e \\u0026 team\"
+{\"webhook\":\"https://hooks.example.com/x?sig=***\",\"retries\":3}
+"
+    );
+}
+
+#[test]
+fn base64_of_base64_of_every_secret_is_masked() {
+    // A dump of the runner's secrets, encoded twice as a compromised
+    // action printed it, and the `echo | base64 | base64` shapes.
+    let secrets = [
+        ("NPM_TOKEN", "npm_4Qz7Lr2Vx9Kt1Wm8Pn3Hs6Bd0Fy5Gj7Cq2Xa"),
+        ("DEPLOY_PASSWORD", "Tr0ub4dor&3-deploy"),
+        ("SIGNING_SECRET", "whsec_9fK2mQ7xL4vR8tN1"),
+    ];
+    let dump: String = secrets
+        .iter()
+        .map(|(k, v)| format!("\"{k}\":{{\"value\":\"{v}\",\"isSecret\":true}}\n"))
+        .collect();
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c").arg(
+        "printf '%s' \"$DUMP\" | base64 -w 0 | base64 -w 0; echo; \
+         echo \"$NPM_TOKEN\" | base64 | base64; \
+         printf '%s' \"$DEPLOY_PASSWORD\" | base64 | base64 -w 0; echo",
+    );
+    cmd.env("DUMP", &dump);
+    for (k, v) in secrets {
+        cmd.env(k, v);
+    }
+    let encoded = cmd.output().unwrap().stdout;
+    let mut run = redact();
+    for (k, v) in secrets {
+        run.args(["--value-env", k]).env(k, v);
+    }
+    let out = run.write_stdin(encoded.clone()).output().unwrap().stdout;
+    let text = String::from_utf8_lossy(&out);
+    assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 3, "{text}");
+    // The last two lines are masked whole.
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[1..], ["***", "***"], "{text}");
+    // No stretch of 12 characters of the doubly encoded values survives.
+    for (_, v) in secrets {
+        for offset in 0..3 {
+            let mut inner = vec![b'x'; offset];
+            inner.extend_from_slice(v.as_bytes());
+            let once = base64_of(&inner);
+            let once = &once[(offset * 8).div_ceil(6)..(inner.len() * 8) / 6];
+            for outer in 0..3 {
+                let mut stream = vec![b'y'; outer];
+                stream.extend_from_slice(once);
+                let twice = base64_of(&stream);
+                let core = &twice[(outer * 8).div_ceil(6)..(stream.len() * 8) / 6];
+                for w in core.windows(12) {
+                    assert!(!contains(&out, w), "{text}");
+                }
+            }
+        }
+    }
+}
