@@ -856,6 +856,8 @@ fn lines_after_a_key_header_are_written_promptly() {
         "Pushing image registry.example.com/app",
         "export KEY_HEADER='-----BEGIN EC PRIVATE KEY-----'",
         "npm WARN deprecated request@2.88.2",
+        "{\"type\": \"service_account\", \"project_id\": \"acme-ci\"}",
+        "Activated service account credentials for ci@acme-ci",
     ];
     let (latencies, output) =
         line_latencies(flush_ms, &lines, std::time::Duration::from_millis(150));

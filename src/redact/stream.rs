@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Result;
 
 use super::ansi::{complete_sequence_len, visible, Escape, Outcome, MAX_ESCAPE_LEN};
-use super::automaton::{Automaton, Pattern};
+use super::automaton::{Automaton, ByteSet, Pattern};
 use super::command::{command_values, CommandPrefix, Step};
 use super::encodings::unwrapped_needles_for;
 use super::patterns::{anchor_patterns, select_rules, RuleSelection};
@@ -344,6 +344,8 @@ struct PendingAnchor {
     /// Decided once this many visible bytes have been seen.
     decide_at_visible: u64,
     multi_line: bool,
+    /// Bytes a match containing the keyword can contain.
+    alphabet: ByteSet,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -475,6 +477,7 @@ impl StreamRedactor {
                 && self.escape == Escape::Ground
                 && self.pending_cr.is_none()
                 && self.pem.is_none()
+                && !self.anchors.iter().any(|a| a.multi_line)
             {
                 i = self.plain_run(&compiled.automaton, i);
                 if i == self.buf.len() {
@@ -711,11 +714,22 @@ impl StreamRedactor {
                 line_start: self.line_start,
                 decide_at_visible,
                 multi_line: a.multi_line,
+                alphabet: a.alphabet,
             });
             self.next_decide = self.next_decide.min(decide_at_visible);
         }
         if self.visible >= self.next_decide {
             self.decide_due(|a, visible| a.decide_at_visible <= visible, p + 1);
+        }
+        // A byte no match can contain ends every multi-line match in
+        // progress: those rules are decided now (the byte included, for
+        // `\b` and `$`), not after their whole reach.
+        if self
+            .anchors
+            .iter()
+            .any(|a| a.multi_line && !a.alphabet.contains(b))
+        {
+            self.decide_due(|a, _| a.multi_line && !a.alphabet.contains(b), p + 1);
         }
         if b == b'\n' {
             self.pem_line_end(p);
@@ -1410,6 +1424,54 @@ mod tests {
             ]
         );
         assert_eq!(as_matched(b"plain".to_vec()), vec![b"plain".to_vec()]);
+    }
+
+    #[test]
+    fn a_byte_no_match_can_hold_releases_a_multi_line_rule() {
+        let s = shared(&[]);
+        let mut r = StreamRedactor::new(s);
+        let mut out = Vec::new();
+        // The service-account rules span lines up to their reach; the `}`
+        // closing the object rules them out, so the lines go out now.
+        r.push(
+            b"{\n  \"type\": \"service_account\",\n  \"project_id\": \"acme-ci\"\n}\nnext step\n",
+            &mut out,
+        );
+        assert!(
+            out.ends_with(b"}\nnext step\n"),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+        // Without that byte the rule holds its lines (they could still be
+        // part of a key).
+        let mut r = StreamRedactor::new(shared(&[]));
+        let mut out = Vec::new();
+        r.push(b"{\"type\": \"service_account\",\nnext step\n", &mut out);
+        assert_eq!(out, b"{\"type\": \"");
+        r.finish(&mut out);
+        assert_eq!(out, b"{\"type\": \"service_account\",\nnext step\n");
+    }
+
+    #[test]
+    fn an_open_pem_block_holds_only_its_current_line() {
+        let s = shared(&[]);
+        let mut r = StreamRedactor::new(s);
+        let mut out = Vec::new();
+        let body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDX8kq3Vh7nT2bL";
+        r.push(
+            format!("-----BEGIN PRIVATE KEY-----\n{body}\n{}", &body[..20]).as_bytes(),
+            &mut out,
+        );
+        assert_eq!(out, b"-----BEGIN PRIVATE KEY-----\n***\n");
+        r.flush_partial(&mut out);
+        assert_eq!(out, b"-----BEGIN PRIVATE KEY-----\n***\n");
+        r.push(b" not base64 after all\n", &mut out);
+        let expected = format!(
+            "-----BEGIN PRIVATE KEY-----\n***\n{} not base64 after all\n",
+            &body[..20]
+        );
+        assert_eq!(String::from_utf8_lossy(&out), expected);
+        assert_eq!(r.counts().get("rule:private-key-pem"), Some(&1));
     }
 
     #[test]
