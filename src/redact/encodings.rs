@@ -10,8 +10,10 @@
 //!   shell or a terminal gives them: trailing newlines stripped, newlines
 //!   turned into spaces (`echo $KEY`, which also collapses runs of
 //!   whitespace), into `\r\n` (a PTY) and into the two characters `\n`
-//!   (`set -x`, JSON). The value is never split into its lines, so a short
-//!   line such as `{` or `-----END` is never a needle on its own.
+//!   (`set -x`, JSON). These functions never split a value into its
+//!   lines; the redactor registers each line of at least `--min-length`
+//!   bytes as a value of its own, as the Actions runner does, so a short
+//!   line such as `{` is never a needle on its own.
 //! * Base64, standard and URL-safe alphabets, of the value preceded by 0, 1
 //!   or 2 unknown bytes and followed by anything. Only the characters whose
 //!   six bits all come from the value are kept: the partial characters at
@@ -42,8 +44,14 @@
 //!   Python's `quote` (keeps `/`), and form encoding (`+` for space, as
 //!   `quote_plus` and HTML forms produce), with upper- and lower-case hex.
 //! * The inside of a quoted string: JSON (raw UTF-8 and ASCII-only `\uXXXX`,
-//!   with and without `\/`), Go `%q` and `%+q`, Python `repr` of `str` in
-//!   both quote styles and of `bytes`.
+//!   each with and without `\/`), Go's `encoding/json` (`json.Marshal`'s
+//!   `\u0026`, `\u003c`, `\u003e`, and `\u2028`/`\u2029`, with the control
+//!   escapes of Go before and since 1.22), Go `%q` and `%+q`, Python `repr`
+//!   of `str` in both quote styles and of `bytes`.
+//! * Base64 of base64 (`| base64 -w 0 | base64 -w 0`), the trimmed needles
+//!   at every offset of both levels, plus the whole `printf`/`echo` forms;
+//!   the inner level unwrapped (`-w 0`, or a value short enough for one
+//!   76-column line).
 //! * Shell traces: bash `set -x` single-quoting (`'\''` for a quote), its
 //!   `$'...'` form for control characters, and the `'"'"'` style of
 //!   `shlex.quote` and other shells; dash prints words unquoted, which the
