@@ -964,3 +964,35 @@ fn base64_of_base64_of_every_secret_is_masked() {
         }
     }
 }
+
+#[test]
+fn the_runners_other_encodings_of_a_secret_are_masked() {
+    // XML (a NuGet config), an expression's doubled quote, HTML, and a
+    // secret stored with double quotes printed without them.
+    let log = "\
+Writing NuGet.Config
+    <add key=\"ClearTextPassword\" value=\"Nu&amp;Get&lt;Pw&gt;-2026\" />
+##[debug]Evaluating: format('token={0}', 'it''s-Dep1oy-Key')
+<p>Signed in as &quot;ci-bot&quot; with it&#x27;s-Dep1oy-Key</p>
+curl -H \"Authorization: Bearer Quoted-Bearer-81\" https://api.example.com/v2/builds
+";
+    let out = redact()
+        .args(["--value-env", "NUGET_PW", "--value-env", "DEPLOY_KEY"])
+        .args(["--value-env", "API_BEARER"])
+        .env("NUGET_PW", "Nu&Get<Pw>-2026")
+        .env("DEPLOY_KEY", "it's-Dep1oy-Key")
+        .env("API_BEARER", "\"Quoted-Bearer-81\"")
+        .write_stdin(log)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "\
+Writing NuGet.Config
+    <add key=\"ClearTextPassword\" value=\"***\" />
+##[debug]Evaluating: format('token={0}', '***')
+<p>Signed in as &quot;ci-bot&quot; with ***</p>
+curl -H \"Authorization: Bearer ***\" https://api.example.com/v2/builds
+"
+    );
+}

@@ -56,7 +56,10 @@
 //!   `$'...'` form for control characters, and the `'"'"'` style of
 //!   `shlex.quote` and other shells; dash prints words unquoted, which the
 //!   value itself covers.
-//! * `$` doubled as `$$` (Make, docker compose).
+//! * `$` doubled as `$$` (Make, docker compose), `'` doubled as `''`
+//!   (Actions expressions, SQL, PowerShell).
+//! * XML and HTML text: `&amp;`, `&lt;`, `&gt;`, `&quot;`, and `'` as
+//!   `&apos;`, `&#x27;` or `&#39;`.
 //!
 //! Encoded needles shorter than [`MIN_ENCODED_LEN`] bytes are dropped: they
 //! would mask ordinary text. The value itself is always kept; the caller
@@ -370,6 +373,42 @@ fn text_escapes(value: &[u8], out: &mut NeedleSet) {
     out.push(shell_single_quoted(value, b"'\"'\"'"));
     out.push(bash_ansi_c(value));
     out.push(dollar_doubled(value));
+    for apostrophe in [&b"&apos;"[..], b"&#x27;", b"&#39;"] {
+        out.push(markup_escape(value, apostrophe));
+    }
+    out.push(quote_doubled(value));
+}
+
+/// Text inside XML or HTML: `&`, `<`, `>`, `"` as entities and `'` as
+/// `apostrophe` (`&apos;` from .NET's `SecurityElement.Escape`, which the
+/// Actions runner masks too; `&#x27;` from Python's `html.escape`; `&#39;`
+/// from Go's `html.EscapeString` and many templates).
+pub fn markup_escape(value: &[u8], apostrophe: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + 8);
+    for &b in value {
+        match b {
+            b'&' => out.extend_from_slice(b"&amp;"),
+            b'<' => out.extend_from_slice(b"&lt;"),
+            b'>' => out.extend_from_slice(b"&gt;"),
+            b'"' => out.extend_from_slice(b"&quot;"),
+            b'\'' => out.extend_from_slice(apostrophe),
+            b => out.push(b),
+        }
+    }
+    out
+}
+
+/// `'` doubled, as inside a single-quoted string of an Actions expression
+/// (which the runner masks too), SQL or PowerShell.
+pub fn quote_doubled(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + 4);
+    for &b in value {
+        out.push(b);
+        if b == b'\'' {
+            out.push(b'\'');
+        }
+    }
+    out
 }
 
 /// Which characters a percent-encoder leaves alone.
@@ -966,6 +1005,25 @@ mod tests {
                 assert!(some_needle_in(&needles, &real), "len {len} before {before}");
             }
         }
+    }
+
+    #[test]
+    fn markup_and_doubled_quotes_match_python() {
+        for v in TRICKY.iter().chain(&["<b>&'q'\"dq\"</b>-tok3n"]) {
+            let needles = needles_for(v.as_bytes());
+            for code in [
+                "import sys, html; print(html.escape(sys.argv[1]))",
+                "import sys; from xml.sax.saxutils import escape; \
+                 print(escape(sys.argv[1], {'\"': '&quot;', \"'\": '&apos;'}))",
+            ] {
+                let real = python(code, v);
+                assert!(needles.contains(&real) || real.len() < 6, "{v:?} {code}");
+            }
+            let doubled = python("import sys; print(sys.argv[1].replace(\"'\", \"''\"))", v);
+            assert!(needles.contains(&doubled) || doubled.len() < 6, "{v:?}");
+        }
+        assert_eq!(markup_escape(b"a'b", b"&#39;"), b"a&#39;b");
+        assert_eq!(quote_doubled(b"it's"), b"it''s");
     }
 
     #[test]

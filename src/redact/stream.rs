@@ -158,10 +158,11 @@ impl Redaction {
     }
 }
 
-/// Adds the needles of `value` and, as the runner does for a secret with
-/// line breaks, of each of its lines (and each line without its blanks
-/// around) of at least `min_length` bytes on its own: a part of a key
-/// printed alone (`sed -n 3,4p key.pem`) is masked too.
+/// Adds the needles of `value`, of its inside when it is wrapped in double
+/// quotes, and, as the runner does for a secret with line breaks, of each
+/// of its lines (and each line without its blanks around) of at least
+/// `min_length` bytes on its own: a part of a key printed alone (`sed -n
+/// 3,4p key.pem`) is masked too.
 fn add_value(
     needles: &mut Vec<Pattern>,
     labels: &mut Vec<String>,
@@ -170,6 +171,11 @@ fn add_value(
     min_length: usize,
 ) {
     add_needles(needles, labels, name, value);
+    // The runner also masks what is inside a value wrapped in double
+    // quotes, as a tool may print it unquoted.
+    if value.len() > 8 && value.starts_with(b"\"") && value.ends_with(b"\"") {
+        add_needles(needles, labels, name, &value[1..value.len() - 1]);
+    }
     if !value.iter().any(|&b| b == b'\n' || b == b'\r') {
         return;
     }
