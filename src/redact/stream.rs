@@ -1481,6 +1481,50 @@ mod tests {
     }
 
     #[test]
+    fn a_key_cut_mid_line_at_the_end_of_input_is_masked() {
+        let s = shared(&[]);
+        let body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDX8kq3Vh7nT2bL";
+        let input = format!("-----BEGIN EC PRIVATE KEY-----\n{body}\n{}", &body[..30]);
+        for cut in 0..=input.len() {
+            assert_eq!(
+                in_two(&s, input.as_bytes(), cut),
+                b"-----BEGIN EC PRIVATE KEY-----\n***\n***",
+                "cut {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_value_across_masked_key_lines_continues_the_mask_in_any_split() {
+        // The break after a full-width body line is transparent, so a
+        // known value can span two masked lines; the first line goes out
+        // at its break while the value is still pending, and the value's
+        // match must continue that mask rather than add a replacement.
+        let line1 = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDX8kq3Vh7nT2bL";
+        let line2 = "Q2x9Yq7R5mW8cV1tZ3pN6aK0sD4fG7hJ2lB9eU5rT8yI1oP3wE6qA0zX4cV7bN2m";
+        let value = format!("{}{}", &line1[54..], &line2[..12]);
+        let s = shared(&[&value]);
+        let input = format!(
+            "-----BEGIN PRIVATE KEY-----\n{line1}\n{line2}\n-----END PRIVATE KEY-----\nok\n"
+        );
+        let one_shot = redact_all(&s, input.as_bytes());
+        assert_eq!(
+            String::from_utf8_lossy(&one_shot),
+            "-----BEGIN PRIVATE KEY-----\n***\n\n-----END PRIVATE KEY-----\nok\n"
+        );
+        for cut in 0..=input.len() {
+            assert_eq!(in_two(&s, input.as_bytes(), cut), one_shot, "cut {cut}");
+        }
+        let mut r = StreamRedactor::new(Arc::clone(&s));
+        let mut out = Vec::new();
+        for b in input.as_bytes() {
+            r.push(std::slice::from_ref(b), &mut out);
+        }
+        r.finish(&mut out);
+        assert_eq!(out, one_shot);
+    }
+
+    #[test]
     fn escape_split_across_reads_stays_transparent() {
         let s = shared(&["SECRETVALUE"]);
         let input = b"x SEC\x1b[01;31mRETVALUE y\n";
