@@ -109,8 +109,9 @@
 //! newline, for the timed flush ([`stream::StreamRedactor::flush_partial`],
 //! which writes up to the safe point, `--flush-ms` after the bytes were
 //! first held), or until it grows past a bound. Held bytes are bounded by
-//! the longest needle, the largest rule reach and that bound, so memory is
-//! bounded on a line of any length.
+//! the longest needle, the largest rule reach, that bound, the longest
+//! command line and the longest line a key block takes
+//! ([`pem::MAX_LINE`]), so memory is bounded on a line of any length.
 //!
 //! # Private-key blocks
 //!

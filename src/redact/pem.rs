@@ -33,6 +33,10 @@ pub struct Marker {
 
 /// The longest label between `BEGIN ` and the closing dashes considered.
 const MAX_LABEL: usize = 48;
+/// The longest line that can belong to a block. A key body is wrapped at
+/// 64 to 76 columns, and even unwrapped the largest keys stay far below
+/// this; a longer line ends the block, which bounds what a block holds.
+pub const MAX_LINE: usize = 64 * 1024;
 
 /// Every private-key BEGIN or END marker in `line`, in order: PKCS#1,
 /// SEC1, PKCS#8 (plain or encrypted), OpenSSH and OpenPGP armor. Public
@@ -164,6 +168,12 @@ impl LineShape {
             self.first = b;
         }
         self.len += 1;
+        if self.len > MAX_LINE {
+            self.body = BodyPhase::Dead;
+            self.header = HeaderPhase::Dead;
+            self.end = EndPhase::Dead;
+            return false;
+        }
         self.body = match (self.body, b) {
             (BodyPhase::Data, b) if is_body_char(b) => {
                 self.data_len += 1;

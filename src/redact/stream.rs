@@ -1356,6 +1356,26 @@ mod tests {
     }
 
     #[test]
+    fn memory_stays_bounded_on_an_endless_line_after_a_key_header() {
+        let s = shared(&[]);
+        let mut r = StreamRedactor::new(s);
+        let mut out = Vec::new();
+        r.push(b"-----BEGIN PRIVATE KEY-----\n", &mut out);
+        let chunk = vec![b'A'; 16 * 1024];
+        let mut written = out.len();
+        out.clear();
+        for _ in 0..64 {
+            r.push(&chunk, &mut out);
+            written += out.len();
+            out.clear();
+            assert!(r.buf.len() < 256 * 1024, "held {} bytes", r.buf.len());
+        }
+        r.finish(&mut out);
+        // Longer than any key line: the block is over and the text kept.
+        assert_eq!(written + out.len(), 28 + 64 * chunk.len());
+    }
+
+    #[test]
     fn over_long_add_mask_line_is_dropped() {
         let s = shared(&[]);
         let mut input = b"::add-mask::".to_vec();
