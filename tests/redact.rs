@@ -996,3 +996,31 @@ curl -H \"Authorization: Bearer ***\" https://api.example.com/v2/builds
 "
     );
 }
+
+#[test]
+fn the_legacy_add_mask_form_is_honoured_anywhere_in_a_line() {
+    let input = "\
+##[add-mask]Legacy-Token-8f3a
+Using Legacy-Token-8f3a to upload
+[setup] ##[ADD-MASK trace=1]Mid-Line-Pass-61
+login: Mid-Line-Pass-61 (cached)
+##[add-mask]semi%3Bcolon%5D-Key-90
+key=semi;colon]-Key-90
+##[add-maskx]not-a-command-5
+##[warning]Legacy-Token-8f3a is deprecated
+";
+    let (out, err, code) = output_of(&["--rules", "none"], input.as_bytes());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "\n\
+Using *** to upload
+[setup] 
+login: *** (cached)
+
+key=***
+##[add-maskx]not-a-command-5
+##[warning]*** is deprecated
+"
+    );
+}

@@ -289,11 +289,13 @@ enum Segment {
         lines: Vec<Vec<u8>>,
         cut_short: bool,
     },
-    /// `::add-mask::` with leading blanks and a mixed-case name, then a
-    /// line that uses the value.
+    /// `::add-mask::` with leading blanks and a mixed-case name (or the
+    /// legacy `##[add-mask]` after some text), then a line that uses the
+    /// value.
     Mask {
         lead: usize,
         upper: bool,
+        legacy: bool,
         value: Vec<u8>,
     },
 }
@@ -334,10 +336,10 @@ fn segment_strategy() -> impl Strategy<Value = Segment> {
                 }
                 Segment::Key { kind, lines, cut_short }
             }),
-        1 => (0usize..4, any::<bool>(), proptest::collection::vec(prop_oneof![b'a'..=b'z', b'0'..=b'9'], 8..16))
-            .prop_map(|(lead, upper, mut value)| {
+        1 => (0usize..4, any::<bool>(), any::<bool>(), proptest::collection::vec(prop_oneof![b'a'..=b'z', b'0'..=b'9'], 8..16))
+            .prop_map(|(lead, upper, legacy, mut value)| {
                 value.splice(0..0, *b"mv-");
-                Segment::Mask { lead, upper, value }
+                Segment::Mask { lead, upper, legacy, value }
             }),
     ]
 }
@@ -389,9 +391,15 @@ proptest! {
                         input.extend_from_slice(eol);
                     }
                 }
-                Segment::Mask { lead, upper, value } => {
-                    input.extend_from_slice(&b" \t  "[..*lead]);
-                    input.extend_from_slice(if *upper { b"::ADD-MASK::" } else { b"::add-mask::" });
+                Segment::Mask { lead, upper, legacy, value } => {
+                    if *legacy {
+                        input.extend_from_slice(&b"[step] "[..*lead * 2]);
+                        input.extend_from_slice(if *upper { b"##[ADD-MASK]" } else { b"##[add-mask]" });
+                    } else {
+                        input.extend_from_slice(&b" \t  "[..*lead]);
+                        input.extend_from_slice(if *upper { b"::ADD-MASK::" } else { b"::add-mask::" });
+                        commands += 1;
+                    }
                     input.extend_from_slice(value);
                     input.extend_from_slice(eol);
                     input.extend_from_slice(b"login with ");
@@ -399,7 +407,6 @@ proptest! {
                     input.extend_from_slice(b" (ok)");
                     input.extend_from_slice(eol);
                     secrets.push(value.clone());
-                    commands += 1;
                 }
             }
         }

@@ -71,6 +71,8 @@ pub struct AnchorInfo {
     /// Every byte a match of a rule anchored here can contain: a byte
     /// outside it ends every such match in progress.
     pub alphabet: ByteSet,
+    /// The legacy `##[add-mask` command prefix ends here.
+    pub command: bool,
 }
 
 /// A pattern to compile.
@@ -592,6 +594,7 @@ fn merge_anchor(a: Option<AnchorInfo>, b: AnchorInfo) -> AnchorInfo {
             reach: a.reach.max(b.reach),
             multi_line: a.multi_line || b.multi_line,
             alphabet: a.alphabet.union(b.alphabet),
+            command: a.command || b.command,
         },
     }
 }
@@ -718,6 +721,7 @@ mod tests {
                     reach: 40,
                     multi_line: false,
                     alphabet: ByteSet::default(),
+                    command: false,
                 },
             },
             Pattern::Anchor {
@@ -727,6 +731,7 @@ mod tests {
                     reach: 100,
                     multi_line: true,
                     alphabet: ByteSet::full(),
+                    command: true,
                 },
             },
         ];
@@ -738,5 +743,6 @@ mod tests {
         let a = ac.anchor(s).unwrap();
         assert_eq!((a.keyword_len, a.reach, a.multi_line), (4, 100, true));
         assert_eq!(a.alphabet, ByteSet::full());
+        assert!(a.command);
     }
 }

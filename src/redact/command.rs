@@ -4,6 +4,11 @@
 //! after a space (`::add-mask k=v::`), the value after the first `::` that
 //! follows the name, and `%0D`, `%0A`, `%25` in the value standing for
 //! CR, LF and `%`.
+//!
+//! The runner also still reads the legacy form `##[add-mask]VALUE`
+//! anywhere in a line: the name in any case, optional properties after a
+//! space, the value after the first `]`, with `%3B`, `%0D`, `%0A`, `%5D`
+//! and `%25` standing for `;`, CR, LF, `]` and `%`.
 
 /// The command name, lower case.
 const NAME: &[u8] = b"add-mask";
@@ -70,6 +75,59 @@ impl CommandPrefix {
             CommandPrefix::Properties | CommandPrefix::PropertiesColon
         )
     }
+}
+
+/// The start of the legacy command, matched in any case.
+pub const LEGACY_PREFIX: &[u8] = b"##[add-mask";
+
+/// The values a legacy command registers, given the line from its
+/// `##[add-mask` to the line's end (line break excluded); `None` when it
+/// is no command after all.
+pub fn legacy_command_values(text: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let rest = text.get(LEGACY_PREFIX.len()..)?;
+    if !matches!(rest.first(), Some(b']' | b' ')) {
+        return None;
+    }
+    let close = memchr::memchr(b']', rest)?;
+    let mut raw = &rest[close + 1..];
+    if let Some(stripped) = raw.strip_suffix(b"\r") {
+        raw = stripped;
+    }
+    let exact = unescape_legacy(raw, false);
+    let lenient = unescape_legacy(raw, true);
+    Some(if lenient == exact {
+        vec![exact]
+    } else {
+        vec![exact, lenient]
+    })
+}
+
+fn unescape_legacy(raw: &[u8], any_case: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' && i + 3 <= raw.len() {
+            let code = &raw[i + 1..i + 3];
+            let upper = [code[0], code[1].to_ascii_uppercase()];
+            let code: &[u8] = if any_case { &upper } else { code };
+            let decoded = match code {
+                b"3B" => Some(b';'),
+                b"0D" => Some(b'\r'),
+                b"0A" => Some(b'\n'),
+                b"5D" => Some(b']'),
+                b"25" => Some(b'%'),
+                _ => None,
+            };
+            if let Some(c) = decoded {
+                out.push(c);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(raw[i]);
+        i += 1;
+    }
+    out
 }
 
 /// The values a command's raw data registers: the runner's reading (its
@@ -148,6 +206,26 @@ mod tests {
         ] {
             assert_eq!(parse(not), None, "{}", String::from_utf8_lossy(not));
         }
+    }
+
+    #[test]
+    fn the_legacy_form() {
+        let values = |t: &[u8]| legacy_command_values(t);
+        assert_eq!(
+            values(b"##[add-mask]v4lue-1"),
+            Some(vec![b"v4lue-1".to_vec()])
+        );
+        assert_eq!(
+            values(b"##[ADD-MASK k=v;x=y]v4lue-2\r"),
+            Some(vec![b"v4lue-2".to_vec()])
+        );
+        assert_eq!(
+            values(b"##[add-mask]a%3Bb%5Dc%0Ad%25"),
+            Some(vec![b"a;b]c\nd%".to_vec()])
+        );
+        assert_eq!(values(b"##[add-maskx]v"), None);
+        assert_eq!(values(b"##[add-mask no close"), None);
+        assert_eq!(values(b"##[add-mask"), None);
     }
 
     #[test]

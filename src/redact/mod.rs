@@ -144,7 +144,11 @@
 //! after a space (`::add-mask k=v::VALUE`), and `%0D`, `%0A`, `%25` in
 //! VALUE. The line's start is held while it could still become one; a
 //! command line is never written, and registers VALUE for every stream of
-//! the run from the next byte on. A value with line breaks, from any
+//! the run from the next byte on. The runner's legacy form
+//! `##[add-mask]VALUE` counts anywhere in a line: its prefix is an anchor
+//! of the automaton, and from that anchor's first byte the rest of the
+//! line is held (so nothing of VALUE is written), then dropped and VALUE
+//! registered at the line break; the text before it and the break stay. A value with line breaks, from any
 //! source, also registers each of its lines (and each line without the
 //! blanks around it) of at least `--min-length` bytes on its own, as the
 //! runner does, so part of a known key printed alone is masked.

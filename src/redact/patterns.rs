@@ -62,6 +62,7 @@ pub fn anchor_patterns(set: &RuleSet) -> Vec<Pattern> {
                     reach: reach.max(kw.len()) as u32,
                     multi_line,
                     alphabet,
+                    command: false,
                 },
             });
         }

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use anyhow::Result;
 
 use super::ansi::{complete_sequence_len, visible, Escape, Outcome, MAX_ESCAPE_LEN};
-use super::automaton::{Automaton, ByteSet, Pattern};
-use super::command::{command_values, CommandPrefix, Step};
+use super::automaton::{AnchorInfo, Automaton, ByteSet, Pattern};
+use super::command::{command_values, legacy_command_values, CommandPrefix, Step, LEGACY_PREFIX};
 use super::encodings::unwrapped_needles_for;
 use super::patterns::{anchor_patterns, select_rules, RuleSelection};
 use super::pem::{self, LineClass, LineShape};
@@ -84,7 +84,15 @@ pub struct Redaction {
 impl Redaction {
     pub fn new(rules: &RuleSet, values: &[KnownValue], config: RedactConfig) -> Result<Redaction> {
         let selected = select_rules(rules, config.rules);
-        let anchors = anchor_patterns(&selected);
+        let mut anchors = anchor_patterns(&selected);
+        anchors.push(Pattern::Anchor {
+            bytes: LEGACY_PREFIX.to_vec(),
+            info: AnchorInfo {
+                keyword_len: LEGACY_PREFIX.len() as u32,
+                command: true,
+                ..AnchorInfo::default()
+            },
+        });
         let engine = if selected.rules.is_empty() {
             None
         } else {
@@ -392,6 +400,9 @@ pub struct StreamRedactor {
     /// seen by matching, and held.
     pending_cr: Option<u64>,
     line: LineMode,
+    /// Where a legacy `##[add-mask` starts on the current line: held from
+    /// there to the line's end.
+    legacy: Option<u64>,
     pem: Option<PemBlock>,
     anchors: Vec<PendingAnchor>,
     next_decide: u64,
@@ -438,6 +449,7 @@ impl StreamRedactor {
             last_newline_end: 0,
             pending_cr: None,
             line: LineMode::Prefix(CommandPrefix::Lead),
+            legacy: None,
             pem: None,
             anchors: Vec::new(),
             next_decide: u64::MAX,
@@ -548,6 +560,9 @@ impl StreamRedactor {
         if self.pem.is_some() && end > self.line_start {
             self.pem_line_end(end);
         }
+        if let Some(start) = self.legacy.take() {
+            self.end_legacy(start, end);
+        }
         let pending = std::mem::take(&mut self.anchors);
         for a in pending {
             self.decide(a, end);
@@ -639,7 +654,46 @@ impl StreamRedactor {
             }
         }
         self.escape_or_visible(compiled, b, p);
+        if let Some(start) = self.legacy {
+            if b == b'\n' && self.line_start == p + 1 {
+                self.legacy = None;
+                return self.end_legacy(start, p);
+            }
+            if p - start > MAX_COMMAND_LINE {
+                self.legacy = None;
+                self.line = LineMode::Discard;
+                self.drops.push((start, u64::MAX));
+                self.warnings.push(format!(
+                    "a ##[add-mask] command longer than {MAX_COMMAND_LINE} bytes was dropped and not registered"
+                ));
+            }
+        }
         false
+    }
+
+    /// The line holding a legacy `##[add-mask]` from `start` ended at
+    /// `end`: the command is dropped from the output (the text before it
+    /// and the line break are kept) and its value registered. Returns
+    /// whether the automaton changed.
+    fn end_legacy(&mut self, start: u64, end: u64) -> bool {
+        let text = &self.buf[(start - self.base) as usize..(end - self.base) as usize];
+        let Some(values) = legacy_command_values(text) else {
+            return false;
+        };
+        self.drops.push((start, end));
+        let min = self.shared.config.min_length;
+        if values[0].len() < min {
+            self.warnings.push(format!(
+                "a ##[add-mask] value shorter than {min} bytes was not registered"
+            ));
+            return false;
+        }
+        self.shared.register_all(ADD_MASK_NAME, &values);
+        let (generation, compiled) = self.shared.current();
+        self.generation = generation;
+        self.compiled = compiled;
+        self.state = Automaton::START;
+        true
     }
 
     /// A line that began like `::add-mask::` but is not one: its bytes up
@@ -710,7 +764,10 @@ impl StreamRedactor {
             let start = self.raw_back(p + 1, len as u64);
             self.add_mask(start, p + 1, Label::Value(label));
         }
-        if let Some(a) = ac.anchor(self.state) {
+        if self.legacy.is_none() && ac.anchor(self.state).is_some_and(|a| a.command) {
+            self.legacy = Some(self.raw_back(p + 1, LEGACY_PREFIX.len() as u64));
+        }
+        if let Some(a) = ac.anchor(self.state).filter(|a| a.reach > 0) {
             let keyword_start = self.raw_back(p + 1, u64::from(a.keyword_len));
             let decide_at_visible =
                 self.visible - u64::from(a.keyword_len) + u64::from(a.reach) + 1;
@@ -1090,6 +1147,9 @@ impl StreamRedactor {
         }
         if self.pem.is_some() {
             unseen = unseen.min(self.line_start);
+        }
+        if let Some(start) = self.legacy {
+            unseen = unseen.min(start);
         }
         // Bytes that may still become part of a match.
         let mut pending = unseen;
