@@ -67,8 +67,9 @@ impl CommandPrefix {
         }
     }
 
-    /// Whether the bytes so far can only be a command if more of them come
-    /// than a blank lead (properties are read up to a bound).
+    /// Whether the prefix is inside the properties, which may be long: a
+    /// line past the length bound there may still be a command, so it is
+    /// dropped rather than written.
     pub fn in_properties(self) -> bool {
         matches!(
             self,
