@@ -298,6 +298,29 @@ enum Segment {
         legacy: bool,
         value: Vec<u8>,
     },
+    /// Lines `from..to` of a key registered as a known value, printed on
+    /// their own (`sed -n 3,4p key.pem`).
+    KnownLines(usize, usize),
+}
+
+/// The lines of the key registered as a known value in
+/// `keys_and_commands_in_any_chunking`: a PKCS#8 shape, deterministic.
+fn known_key_lines() -> Vec<String> {
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        B64[(x % 64) as usize] as char
+    };
+    let mut lines = vec!["-----BEGIN PRIVATE KEY-----".to_string()];
+    for _ in 0..5 {
+        lines.push((0..64).map(|_| next()).collect());
+    }
+    lines.push((0..28).map(|_| next()).collect::<String>() + "==");
+    lines.push("-----END PRIVATE KEY-----".to_string());
+    lines
 }
 
 const ORDINARY: &[&str] = &[
@@ -336,6 +359,7 @@ fn segment_strategy() -> impl Strategy<Value = Segment> {
                 }
                 Segment::Key { kind, lines, cut_short }
             }),
+        1 => (0usize..8, 1usize..4).prop_map(|(from, n)| Segment::KnownLines(from, (from + n).min(8))),
         1 => (0usize..4, any::<bool>(), any::<bool>(), proptest::collection::vec(prop_oneof![b'a'..=b'z', b'0'..=b'9'], 8..16))
             .prop_map(|(lead, upper, legacy, mut value)| {
                 value.splice(0..0, *b"mv-");
@@ -352,8 +376,9 @@ fn rules() -> &'static leakscrub::rules::RuleSet {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
-    /// Private keys (whole or cut short) among ordinary lines and
-    /// runner-style `::add-mask::` commands, with `\n` or `\r\n`: any
+    /// Private keys (whole or cut short) among ordinary lines,
+    /// runner-style `::add-mask::` commands (both forms) and lines of a
+    /// key known as a value, with `\n` or `\r\n`: any
     /// chunking and flushing equals one-shot redaction, no body line of a
     /// key and no registered value is written, and no line break is lost
     /// but those of the command lines.
@@ -364,13 +389,24 @@ proptest! {
         cuts in proptest::collection::vec(1usize..80, 0..80),
         flushes in proptest::collection::vec(any::<bool>(), 80),
     ) {
-        let shared = Arc::new(Redaction::new(rules(), &[], RedactConfig::default()).unwrap());
+        let key_lines = known_key_lines();
+        let known = [KnownValue { name: "DEPLOY_KEY".into(), value: (key_lines.join("\n") + "\n").into_bytes() }];
+        let shared = Arc::new(Redaction::new(rules(), &known, RedactConfig::default()).unwrap());
         let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
         let mut input = Vec::new();
         let mut secrets: Vec<Vec<u8>> = Vec::new();
         let mut commands = 0;
         for seg in &segments {
             match seg {
+                Segment::KnownLines(from, to) => {
+                    for line in &key_lines[*from..*to] {
+                        input.extend_from_slice(line.as_bytes());
+                        input.extend_from_slice(eol);
+                        if !line.starts_with("-----") {
+                            secrets.push(line.as_bytes()[..20].to_vec());
+                        }
+                    }
+                }
                 Segment::Ordinary(i) => {
                     input.extend_from_slice(ORDINARY[*i].as_bytes());
                     input.extend_from_slice(eol);
