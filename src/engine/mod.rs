@@ -106,7 +106,7 @@ impl Engine {
             .rules
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.keywords.is_empty())
+            .filter(|(_, r)| r.keywords.is_empty() && !r.path_only)
             .map(|(i, _)| i)
             .collect();
         let checksum_rules = rules
@@ -318,7 +318,10 @@ impl Engine {
         {
             return None;
         }
-        if rule.allowlist.allows(secret, &hay[whole.clone()], line) {
+        if rule
+            .allowlist
+            .allows(secret, &hay[whole.clone()], line, path)
+        {
             return None;
         }
         let global = &self.rules.allowlist;
@@ -326,7 +329,7 @@ impl Engine {
             if path.is_some_and(|p| global.allows_path(p)) {
                 return None;
             }
-            if global.allows(secret, &hay[whole.clone()], line) {
+            if global.allows(secret, &hay[whole.clone()], line, path) {
                 return None;
             }
         }

@@ -1,15 +1,23 @@
-//! Reads gitleaks-style TOML (`.gitleaks.toml`) into leakscrub's rule model,
-//! so teams can bring their existing config. Fields with no counterpart
-//! (`title`, allowlist `commits`, `condition`) are ignored; regexes are RE2,
-//! which Rust's regex syntax accepts almost entirely.
+//! Reads gitleaks TOML (`.gitleaks.toml`) into leakscrub's rule model as
+//! gitleaks reads it, so teams can bring their existing config: RE2
+//! regexes are translated ([`super::re2`]), `[extend]` decides whether the
+//! defaults stay, allowlists keep their `condition`, `regexTarget`,
+//! `stopwords` and `targetRules`, and path-only rules flag files by name.
+//! Keys gitleaks ignores or that carry no meaning for a scan (`title`,
+//! `minVersion`, descriptions) are ignored here too.
 
 use anyhow::{anyhow, bail, Result};
+use toml::value::Table;
 use toml::Value;
 
-use super::model::{AllowTarget, AllowlistSpec, ExtendSpec, RuleFile, RuleSpec};
+use super::model::{
+    AllowCondition, AllowTarget, AllowlistSpec, ExtendSpec, RuleFile, RuleFormat, RuleSpec,
+};
+use super::re2;
 
-/// Returns `Ok(None)` when the text does not look like gitleaks TOML.
-pub fn parse(text: &str) -> Result<Option<RuleFile>> {
+/// Returns `Ok(None)` when the text does not look like gitleaks TOML,
+/// unless `assume_gitleaks` (the file is named after gitleaks).
+pub fn parse(text: &str, assume_gitleaks: bool) -> Result<Option<RuleFile>> {
     let root: Value = text.parse().map_err(|e: toml::de::Error| {
         anyhow!("{}", e.message().lines().next().unwrap_or("invalid TOML"))
     })?;
@@ -17,113 +25,216 @@ pub fn parse(text: &str) -> Result<Option<RuleFile>> {
         return Ok(None);
     };
     let looks_gitleaks = table.contains_key("title")
+        || table.contains_key("minVersion")
         || table.contains_key("allowlists")
         || text.contains("secretGroup")
         || text.contains("useDefault")
         || text.contains("[rules.allowlist")
         || text.contains("regexTarget")
         || table.get("extend").and_then(|e| e.get("path")).is_some();
-    if !looks_gitleaks {
+    if !looks_gitleaks && !assume_gitleaks {
         return Ok(None);
     }
-    let mut file = RuleFile::default();
+    let mut file = RuleFile {
+        format: RuleFormat::Gitleaks,
+        ..RuleFile::default()
+    };
     if let Some(ext) = table.get("extend") {
+        let ext = ext
+            .as_table()
+            .ok_or_else(|| anyhow!("[extend] must be a table"))?;
         file.extend = Some(ExtendSpec {
-            use_default: ext
-                .get("useDefault")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            disabled_rules: strings(ext.get("disabledRules")),
+            use_default: match ext.get("useDefault") {
+                None => false,
+                Some(v) => v
+                    .as_bool()
+                    .ok_or_else(|| anyhow!("[extend] useDefault must be true or false"))?,
+            },
+            disabled_rules: strings(ext, "disabledRules", "[extend]")?,
+            path: string(ext, "path", "[extend]")?,
         });
     }
-    let mut global = AllowlistSpec::default();
-    for a in allowlists(table.get("allowlist"), table.get("allowlists")) {
-        merge(&mut global, a);
-    }
-    if !global.regexes.is_empty() || !global.paths.is_empty() || !global.stopwords.is_empty() {
-        file.allowlist = Some(global);
+    for (key, many) in [("allowlist", false), ("allowlists", true)] {
+        for (i, a) in tables(table, key, many)?.into_iter().enumerate() {
+            let what = if many {
+                format!("[[allowlists]] #{}", i + 1)
+            } else {
+                "[allowlist]".to_string()
+            };
+            let spec = allowlist(a, &what)?;
+            if !many && !spec.target_rules.is_empty() {
+                bail!("{what}: targetRules needs the [[allowlists]] form");
+            }
+            if many {
+                file.allowlists.push(spec);
+            } else {
+                file.allowlist = Some(spec);
+            }
+        }
     }
     if let Some(rules) = table.get("rules") {
         let Some(rules) = rules.as_array() else {
             bail!("`rules` must be an array of tables");
         };
         for (i, r) in rules.iter().enumerate() {
-            let id = r
-                .get("id")
-                .and_then(Value::as_str)
-                .ok_or_else(|| anyhow!("rule #{} has no id", i + 1))?
-                .to_string();
-            let Some(regex) = r.get("regex").and_then(Value::as_str) else {
-                // Path-only rules flag files by name, which leakscrub does
-                // not model; skip them rather than fail the whole config.
-                continue;
-            };
-            let mut allow = AllowlistSpec::default();
-            for a in allowlists(r.get("allowlist"), r.get("allowlists")) {
-                merge(&mut allow, a);
+            let r = r
+                .as_table()
+                .ok_or_else(|| anyhow!("rule #{} is not a table", i + 1))?;
+            if let Some(spec) = rule(r, i)? {
+                file.rules.push(spec);
             }
-            file.rules.push(RuleSpec {
-                description: r
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .unwrap_or(&id)
-                    .to_string(),
-                id,
-                regex: regex.to_string(),
-                secret_group: r
-                    .get("secretGroup")
-                    .and_then(Value::as_integer)
-                    .and_then(|g| usize::try_from(g).ok())
-                    .filter(|g| *g > 0),
-                keywords: strings(r.get("keywords")),
-                entropy: r
-                    .get("entropy")
-                    .and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64))),
-                path: r.get("path").and_then(Value::as_str).map(str::to_string),
-                allowlist: (!allow.regexes.is_empty()
-                    || !allow.paths.is_empty()
-                    || !allow.stopwords.is_empty())
-                .then_some(allow),
-                checksum: None,
-                confidence: Default::default(),
-                skip_placeholder_filter: false,
-                tags: strings(r.get("tags")),
-                examples: vec![],
-                negative_examples: vec![],
-            });
         }
     }
     Ok(Some(file))
 }
 
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn allowlists<'a>(single: Option<&'a Value>, many: Option<&'a Value>) -> Vec<&'a Value> {
-    let mut out: Vec<&Value> = single.into_iter().collect();
-    if let Some(arr) = many.and_then(Value::as_array) {
-        out.extend(arr.iter());
+/// One `[[rules]]` table; `None` for a rule gitleaks would never report.
+fn rule(r: &Table, index: usize) -> Result<Option<RuleSpec>> {
+    let id = string(r, "id", &format!("rule #{}", index + 1))?
+        .filter(|id| !id.trim().is_empty())
+        .ok_or_else(|| anyhow!("rule #{} has no id", index + 1))?;
+    let ctx = format!("rule {id:?}");
+    if r.contains_key("required") {
+        bail!("{ctx}: [[rules.required]] (composite rules) is not supported");
     }
-    out
+    // Such a rule only serves composite rules, which are not supported.
+    if r.get("skipReport").and_then(Value::as_bool) == Some(true) {
+        return Ok(None);
+    }
+    let regex = match string(r, "regex", &ctx)? {
+        Some(p) => translated(&p, &format!("{ctx}: regex"))?,
+        None => String::new(),
+    };
+    let path = match string(r, "path", &ctx)? {
+        Some(p) => Some(translated(&p, &format!("{ctx}: path"))?),
+        None => None,
+    };
+    let secret_group = match r.get("secretGroup") {
+        None => None,
+        Some(v) => {
+            let g = v
+                .as_integer()
+                .and_then(|g| usize::try_from(g).ok())
+                .ok_or_else(|| anyhow!("{ctx}: secretGroup must be a whole number"))?;
+            (g > 0).then_some(g)
+        }
+    };
+    let entropy = match r.get("entropy") {
+        None => None,
+        Some(v) => Some(
+            v.as_float()
+                .or_else(|| v.as_integer().map(|i| i as f64))
+                .ok_or_else(|| anyhow!("{ctx}: entropy must be a number"))?,
+        ),
+    };
+    let mut allowlists = Vec::new();
+    for (key, many) in [("allowlist", false), ("allowlists", true)] {
+        for (i, a) in tables(r, key, many)?.into_iter().enumerate() {
+            let what = if many {
+                format!("{ctx}: [[rules.allowlists]] #{}", i + 1)
+            } else {
+                format!("{ctx}: [rules.allowlist]")
+            };
+            allowlists.push(allowlist(a, &what)?);
+        }
+    }
+    Ok(Some(RuleSpec {
+        description: string(r, "description", &ctx)?.unwrap_or_default(),
+        regex,
+        secret_group,
+        keywords: strings(r, "keywords", &ctx)?,
+        entropy,
+        path,
+        allowlist: None,
+        allowlists,
+        checksum: None,
+        confidence: Default::default(),
+        skip_placeholder_filter: false,
+        tags: strings(r, "tags", &ctx)?,
+        examples: vec![],
+        negative_examples: vec![],
+        id,
+    }))
 }
 
-fn merge(into: &mut AllowlistSpec, v: &Value) {
-    into.regexes.extend(strings(v.get("regexes")));
-    into.paths.extend(strings(v.get("paths")));
-    into.stopwords.extend(strings(v.get("stopwords")));
-    into.target = match v.get("regexTarget").and_then(Value::as_str) {
+fn allowlist(a: &Table, what: &str) -> Result<AllowlistSpec> {
+    let condition = match string(a, "condition", what)?.map(|c| c.to_ascii_uppercase()) {
+        None => AllowCondition::Or,
+        Some(c) if c.is_empty() || c == "OR" || c == "||" => AllowCondition::Or,
+        Some(c) if c == "AND" || c == "&&" => AllowCondition::And,
+        Some(c) => bail!("{what}: unknown condition {c:?} (expected AND or OR)"),
+    };
+    let target = match string(a, "regexTarget", what)?.as_deref() {
+        None | Some("") | Some("secret") => AllowTarget::Secret,
         Some("match") => AllowTarget::Match,
         Some("line") => AllowTarget::Line,
-        _ => into.target,
+        Some(t) => bail!("{what}: unknown regexTarget {t:?} (expected secret, match or line)"),
     };
+    let patterns = |key: &str| -> Result<Vec<String>> {
+        strings(a, key, what)?
+            .iter()
+            .enumerate()
+            .map(|(i, p)| translated(p, &format!("{what}: {key} #{}", i + 1)))
+            .collect()
+    };
+    let spec = AllowlistSpec {
+        description: string(a, "description", what)?,
+        condition,
+        regexes: patterns("regexes")?,
+        stopwords: strings(a, "stopwords", what)?,
+        paths: patterns("paths")?,
+        commits: strings(a, "commits", what)?,
+        target,
+        target_rules: strings(a, "targetRules", what)?,
+    };
+    if !spec.has_criteria() {
+        bail!("{what}: needs at least one of regexes, stopwords, paths or commits");
+    }
+    Ok(spec)
+}
+
+fn translated(pattern: &str, what: &str) -> Result<String> {
+    re2::translate(pattern).map_err(|e| anyhow!("{what} {e}"))
+}
+
+fn string(t: &Table, key: &str, ctx: &str) -> Result<Option<String>> {
+    match t.get(key) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => bail!("{ctx}: {key} must be a string"),
+    }
+}
+
+fn strings(t: &Table, key: &str, ctx: &str) -> Result<Vec<String>> {
+    match t.get(key) {
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| anyhow!("{ctx}: {key} must be a list of strings"))
+            })
+            .collect(),
+        Some(_) => bail!("{ctx}: {key} must be a list of strings"),
+    }
+}
+
+/// The tables under `key`: one (`[key]`) or an array (`[[key]]`).
+fn tables<'a>(t: &'a Table, key: &str, many: bool) -> Result<Vec<&'a Table>> {
+    match (t.get(key), many) {
+        (None, _) => Ok(Vec::new()),
+        (Some(Value::Table(one)), false) => Ok(vec![one]),
+        (Some(Value::Array(items)), true) => items
+            .iter()
+            .map(|v| {
+                v.as_table()
+                    .ok_or_else(|| anyhow!("[[{key}]] entries must be tables"))
+            })
+            .collect(),
+        (Some(_), false) => bail!("[{key}] must be a table"),
+        (Some(_), true) => bail!("[[{key}]] must be an array of tables"),
+    }
 }
 
 #[cfg(test)]
@@ -147,17 +258,19 @@ regexes = ['''itk_0{32}''']
 [allowlist]
 paths = ['''^vendor/''']
 "#;
-        let f = parse(text).unwrap().unwrap();
-        assert!(f.extend.unwrap().use_default);
+        let f = parse(text, false).unwrap().unwrap();
+        assert!(f.keeps_defaults());
         assert_eq!(f.rules[0].secret_group, Some(1));
-        assert_eq!(f.rules[0].allowlist.as_ref().unwrap().regexes.len(), 1);
+        assert_eq!(f.rules[0].allowlists[0].regexes.len(), 1);
         assert_eq!(f.allowlist.unwrap().paths, vec!["^vendor/".to_string()]);
     }
 
     #[test]
     fn native_files_are_not_claimed() {
-        assert!(parse("[[rules]]\nid='a'\ndescription='a'\nregex='a'\n")
-            .unwrap()
-            .is_none());
+        assert!(
+            parse("[[rules]]\nid='a'\ndescription='a'\nregex='a'\n", false)
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -4,11 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
-use super::compile::{compile_rule, Allowlist, RuleSet};
+use super::compile::{compile_rule, Allowlists, RuleSet};
 use super::gitleaks;
-use super::model::{AllowlistSpec, RuleFile};
+use super::model::{AllowlistSpec, RuleFile, RuleFormat, RuleSpec};
+
+/// How deep `[extend] path` chains may go, as in gitleaks: a config, the
+/// config it extends, and the one that extends.
+const MAX_EXTEND_DEPTH: usize = 2;
 
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -18,12 +22,52 @@ pub struct LoadOptions {
     pub no_defaults: bool,
 }
 
+/// A rule set, and whether a config turned the default rules off.
+#[derive(Debug, Clone)]
+pub struct LoadedRules {
+    pub rules: RuleSet,
+    /// The config that replaced the defaults, and its format.
+    pub defaults_replaced_by: Option<(String, RuleFormat)>,
+}
+
+impl LoadedRules {
+    /// One line telling the user that the defaults are off, when a config
+    /// turned them off: a gitleaks config without `useDefault = true` does
+    /// so silently, and its users often believe the defaults still run.
+    pub fn defaults_notice(&self) -> Option<String> {
+        let (config, format) = self.defaults_replaced_by.as_ref()?;
+        let why = match format {
+            RuleFormat::Gitleaks => "it does not set [extend] useDefault = true",
+            RuleFormat::Leakscrub => "it sets [extend] use_default = false",
+        };
+        let n = self.rules.rules.len();
+        Some(format!(
+            "notice: {config} replaces the default rules ({why}); {n} rule{} active",
+            if n == 1 { "" } else { "s" }
+        ))
+    }
+}
+
 /// Parses one rule file's text. leakscrub's own format is tried first;
-/// a file that does not fit it is read as gitleaks TOML.
+/// a file that does not fit it is read as gitleaks TOML. A file named
+/// after gitleaks (`.gitleaks.toml`, `gitleaks.toml`) is always read as
+/// gitleaks TOML, since the two formats overlap and differ in meaning.
 pub fn parse_rule_file(text: &str, origin: &str) -> Result<RuleFile> {
+    let named_gitleaks = Path::new(origin).file_name().is_some_and(|n| {
+        n.to_string_lossy()
+            .to_ascii_lowercase()
+            .contains("gitleaks")
+    });
+    if named_gitleaks {
+        return match gitleaks::parse(text, true) {
+            Ok(Some(f)) => Ok(f),
+            Ok(None) => bail!("{origin}: not a gitleaks rule file"),
+            Err(e) => Err(e.context(format!("{origin}: not a valid gitleaks rule file"))),
+        };
+    }
     match toml::from_str::<RuleFile>(text) {
         Ok(f) => Ok(f),
-        Err(native) => match gitleaks::parse(text) {
+        Err(native) => match gitleaks::parse(text, false) {
             Ok(Some(f)) => Ok(f),
             Ok(None) => Err(anyhow::anyhow!(
                 "{origin}: {}",
@@ -60,55 +104,149 @@ pub fn default_files() -> Result<Vec<(String, RuleFile)>> {
         .collect()
 }
 
-/// Builds the rule set for a run.
-pub fn load_rule_set(opts: &LoadOptions) -> Result<RuleSet> {
-    let user = match &opts.config {
-        Some(p) => Some((p.display().to_string(), read_rule_file(p)?)),
-        None => None,
+/// A config and the configs it extends through `[extend] path`, base
+/// first; and whether the chain starts from the defaults.
+fn config_chain(path: &Path, depth: usize) -> Result<(Vec<(String, RuleFile)>, bool)> {
+    let file = read_rule_file(path)?;
+    let origin = path.display().to_string();
+    let base = file.extend.as_ref().and_then(|e| e.path.clone());
+    let (mut chain, defaults) = match base {
+        Some(_) if file.keeps_defaults() => {
+            bail!("{origin}: [extend] sets both path and useDefault; use one")
+        }
+        Some(base) if depth >= MAX_EXTEND_DEPTH => {
+            bail!("{origin}: [extend] path {base:?}: configs extend each other more than {MAX_EXTEND_DEPTH} deep")
+        }
+        Some(base) => config_chain(&extended_path(path, &base), depth + 1)
+            .with_context(|| format!("{origin}: [extend] path"))?,
+        None => (Vec::new(), file.keeps_defaults()),
     };
-    let use_defaults = !opts.no_defaults
-        && user
-            .as_ref()
-            .and_then(|(_, f)| f.extend.as_ref())
-            .is_none_or(|e| e.use_default);
-    let disabled: Vec<String> = user
-        .as_ref()
-        .and_then(|(_, f)| f.extend.as_ref())
-        .map(|e| e.disabled_rules.clone())
-        .unwrap_or_default();
-
-    let mut files = Vec::new();
-    if use_defaults {
-        files.extend(default_files()?);
-    }
-    files.extend(user);
-    build_rule_set(&files, &disabled)
+    chain.push((origin, file));
+    Ok((chain, defaults))
 }
 
-/// Compiles parsed files into one set; a later rule with the same id
-/// replaces an earlier one, so user rules override defaults.
+/// gitleaks resolves `[extend] path` from the working directory; a path
+/// relative to the config's own folder is tried first, since that keeps
+/// working whatever folder the scan runs from.
+fn extended_path(config: &Path, base: &str) -> PathBuf {
+    let beside = config
+        .parent()
+        .map(|dir| dir.join(base))
+        .filter(|p| p.is_file());
+    beside.unwrap_or_else(|| PathBuf::from(base))
+}
+
+/// Builds the rule set for a run.
+pub fn load_rule_set(opts: &LoadOptions) -> Result<RuleSet> {
+    Ok(load_rules(opts)?.rules)
+}
+
+/// Builds the rule set for a run, saying whether the config replaced the
+/// defaults.
+pub fn load_rules(opts: &LoadOptions) -> Result<LoadedRules> {
+    let configs: Vec<PathBuf> = opts.config.iter().cloned().collect();
+    load_configs(&configs, opts.no_defaults)
+}
+
+/// The rule set that configs applied in order give: the defaults unless a
+/// config replaces them, then each config's rules over the earlier ones.
+/// `scan --config FILE` and `rules list FILE` both use it, so they agree.
+pub fn load_configs(configs: &[PathBuf], no_defaults: bool) -> Result<LoadedRules> {
+    let mut layers = Vec::new();
+    let mut defaults_replaced_by = None;
+    for config in configs {
+        let (chain, keeps_defaults) = config_chain(config, 0)?;
+        if !keeps_defaults && defaults_replaced_by.is_none() {
+            let format = chain
+                .last()
+                .map_or(RuleFormat::Leakscrub, |(_, f)| f.format);
+            defaults_replaced_by = Some((config.display().to_string(), format));
+        }
+        layers.extend(chain);
+    }
+    let mut files = Vec::new();
+    if !no_defaults && defaults_replaced_by.is_none() {
+        files.extend(default_files()?);
+    }
+    files.extend(layers);
+    Ok(LoadedRules {
+        rules: build_rule_set(&files, &[])?,
+        defaults_replaced_by,
+    })
+}
+
+/// Compiles parsed files into one set, each file over the ones before it:
+/// its `disabled_rules` drop earlier rules; a rule with an earlier rule's
+/// id replaces it (leakscrub files) or extends it (gitleaks files, as
+/// gitleaks does: fields it sets win, keywords, tags and allowlists add
+/// up). Rules in `disabled` are left out whatever file they come from.
 pub fn build_rule_set(files: &[(String, RuleFile)], disabled: &[String]) -> Result<RuleSet> {
-    let mut set = RuleSet::default();
-    let mut global = AllowlistSpec::default();
+    let mut specs: Vec<(String, RuleSpec)> = Vec::new();
+    let mut global: Vec<AllowlistSpec> = Vec::new();
+    let mut targeted: Vec<(String, AllowlistSpec)> = Vec::new();
     for (origin, file) in files {
+        if let Some(ext) = &file.extend {
+            specs.retain(|(_, s)| !ext.disabled_rules.contains(&s.id));
+        }
         for spec in &file.rules {
-            if disabled.iter().any(|d| d == &spec.id) {
-                continue;
-            }
-            let rule = compile_rule(spec, origin)?;
-            match set.rules.iter_mut().find(|r| r.id == rule.id) {
-                Some(existing) => *existing = rule,
-                None => set.rules.push(rule),
+            match specs.iter_mut().find(|(_, s)| s.id == spec.id) {
+                Some((o, existing)) => {
+                    match file.format {
+                        RuleFormat::Gitleaks => extend_rule(existing, spec),
+                        RuleFormat::Leakscrub => *existing = spec.clone(),
+                    }
+                    *o = origin.clone();
+                }
+                None => specs.push((origin.clone(), spec.clone())),
             }
         }
-        if let Some(a) = &file.allowlist {
-            global.regexes.extend(a.regexes.iter().cloned());
-            global.stopwords.extend(a.stopwords.iter().cloned());
-            global.paths.extend(a.paths.iter().cloned());
+        for a in file.global_allowlists() {
+            if a.target_rules.is_empty() {
+                global.push(a.clone());
+            } else {
+                targeted.push((origin.clone(), a.clone()));
+            }
         }
     }
-    set.allowlist = Allowlist::compile(&global).context("global allowlist")?;
+    for (origin, a) in targeted {
+        for id in &a.target_rules {
+            let Some((_, spec)) = specs.iter_mut().find(|(_, s)| &s.id == id) else {
+                bail!("{origin}: [[allowlists]] targets rule {id:?}, which does not exist");
+            };
+            spec.allowlists.push(a.clone());
+        }
+    }
+    let mut set = RuleSet::default();
+    for (origin, spec) in &specs {
+        if disabled.contains(&spec.id) {
+            continue;
+        }
+        set.rules.push(compile_rule(spec, origin)?);
+    }
+    set.allowlist = Allowlists::compile(&global).context("global allowlist")?;
     Ok(set)
+}
+
+/// gitleaks' meaning of a rule whose id an extended config already has.
+fn extend_rule(base: &mut RuleSpec, over: &RuleSpec) {
+    if !over.description.is_empty() {
+        base.description = over.description.clone();
+    }
+    if over.entropy.is_some() {
+        base.entropy = over.entropy;
+    }
+    if over.secret_group.is_some() {
+        base.secret_group = over.secret_group;
+    }
+    if !over.regex.is_empty() {
+        base.regex = over.regex.clone();
+    }
+    if over.path.is_some() {
+        base.path = over.path.clone();
+    }
+    base.tags.extend(over.tags.iter().cloned());
+    base.keywords.extend(over.keywords.iter().cloned());
+    base.allowlists.extend(over.all_allowlists().cloned());
 }
 
 #[cfg(test)]
