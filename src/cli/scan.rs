@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 
 use super::{ColorChoice, DirArgs, LogArgs, ScanOptions, EXIT_ERROR};
 use crate::engine::Engine;
-use crate::filters::{Suppressions, IGNORE_FILE};
+use crate::filters::Suppressions;
 use crate::report::{write_report, Format, ReportContext};
 use crate::rules::load::load_rules;
 use crate::rules::LoadOptions;
@@ -109,7 +109,11 @@ where
     let ignore_dir = config_dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    suppress.add_ignore_file(&ignore_dir.join(IGNORE_FILE))?;
+    for warning in suppress.add_ignore_files(&ignore_dir)? {
+        if !opts.quiet {
+            eprintln!("leakscrub: {warning}");
+        }
+    }
 
     // Open the report file before scanning so a bad --output fails fast.
     let mut out: Box<dyn Write> = match &opts.output {

@@ -90,6 +90,8 @@ pub struct Engine {
     prefilter: Option<KeywordPrefilter>,
     /// Rules with no keywords: they run on every blob.
     unkeyed: Vec<usize>,
+    /// Rules that report a file by its path alone.
+    path_only: Vec<usize>,
     /// Rules that validate a checksum: their formats let other rules'
     /// matches be recognised as look-alikes.
     checksum_rules: Vec<usize>,
@@ -107,6 +109,13 @@ impl Engine {
             .iter()
             .enumerate()
             .filter(|(_, r)| r.keywords.is_empty() && !r.path_only)
+            .map(|(i, _)| i)
+            .collect();
+        let path_only = rules
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.path_only)
             .map(|(i, _)| i)
             .collect();
         let checksum_rules = rules
@@ -133,6 +142,7 @@ impl Engine {
             rules,
             prefilter,
             unkeyed,
+            path_only,
             checksum_rules,
             overlap,
             keyword_leads,
@@ -225,6 +235,19 @@ impl Engine {
             }
             i = j;
         }
+    }
+
+    /// The path-only rules that report a file at `path`: their path
+    /// matches and no rule or global allowlist exempts the file.
+    pub fn path_only_matches(&self, path: &str) -> Vec<usize> {
+        if self.path_only.is_empty() || self.rules.allowlist.allows_path(path) {
+            return Vec::new();
+        }
+        self.path_only
+            .iter()
+            .copied()
+            .filter(|&r| self.rule_applies(&self.rules.rules[r], Some(path)))
+            .collect()
     }
 
     fn rule_applies(&self, rule: &Rule, path: Option<&str>) -> bool {
