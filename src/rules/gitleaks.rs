@@ -273,4 +273,190 @@ paths = ['''^vendor/''']
                 .is_none()
         );
     }
+    use crate::engine::Engine;
+    use crate::rules::load::build_rule_set;
+    use std::sync::Arc;
+
+    fn engine(toml: &str) -> Engine {
+        let f = parse(toml, true).unwrap().unwrap();
+        let set = build_rule_set(&[("t.toml".into(), f)], &[]).unwrap();
+        Engine::new(Arc::new(set)).unwrap()
+    }
+
+    /// The secrets found in `text` at `path`.
+    fn found(e: &Engine, text: &str, path: &str) -> Vec<String> {
+        e.scan(text.as_bytes(), Some(path))
+            .iter()
+            .map(|m| text[m.secret_start..m.secret_end].to_string())
+            .collect()
+    }
+
+    const DEPLOY_RULE: &str = r#"
+[[rules]]
+id = "internal-deploy-token"
+description = "Internal deploy token"
+regex = '''(?i)deploy[_-]?token\s*[:=]\s*["']?(dpl_[a-z0-9]{24})'''
+keywords = ["deploy"]
+"#;
+
+    fn with_allowlist(table: &str) -> Engine {
+        engine(&format!("{DEPLOY_RULE}{table}"))
+    }
+
+    #[test]
+    fn and_condition_needs_every_criterion() {
+        let e = with_allowlist(
+            "[[rules.allowlists]]\ncondition = \"AND\"\npaths = ['''^fixtures/''']\nregexes = ['''^dpl_test''']\n",
+        );
+        let test_token = "DEPLOY_TOKEN=dpl_testq8vd2xlr7tzpw4kc9hb3\n";
+        let real_token = "DEPLOY_TOKEN=dpl_q8vd2xlr7tzpw4kc9hb3jm6f\n";
+        // Both criteria hold: allowed.
+        assert!(found(&e, test_token, "fixtures/app.env").is_empty());
+        // Only one holds: reported (an OR would have dropped both).
+        assert_eq!(found(&e, test_token, "src/app.env").len(), 1);
+        assert_eq!(found(&e, real_token, "fixtures/app.env").len(), 1);
+    }
+
+    #[test]
+    fn or_condition_needs_any_criterion() {
+        let e = with_allowlist(
+            "[[rules.allowlists]]\npaths = ['''^fixtures/''']\nregexes = ['''^dpl_test''']\n",
+        );
+        let test_token = "deploy_token: dpl_testq8vd2xlr7tzpw4kc9hb3";
+        let real_token = "deploy_token: dpl_q8vd2xlr7tzpw4kc9hb3jm6f";
+        assert!(found(&e, test_token, "src/a.yml").is_empty());
+        assert!(found(&e, real_token, "fixtures/a.yml").is_empty());
+        assert_eq!(found(&e, real_token, "src/a.yml").len(), 1);
+    }
+
+    #[test]
+    fn and_condition_with_commits_never_holds_without_a_commit() {
+        let e = with_allowlist(
+            "[[rules.allowlists]]\ncondition = \"AND\"\ncommits = ['3f1c2a9e8b7d6c5f4e3a2b1c0d9e8f7a6b5c4d3e']\npaths = ['''^fixtures/''']\n",
+        );
+        let real_token = "deploy_token: dpl_q8vd2xlr7tzpw4kc9hb3jm6f";
+        assert_eq!(found(&e, real_token, "fixtures/a.yml").len(), 1);
+    }
+
+    #[test]
+    fn both_allowlist_forms_and_all_their_tables_apply() {
+        let e = with_allowlist("[rules.allowlist]\nstopwords = ['sandbox']\n");
+        assert!(found(&e, "deploy_token = dpl_sandboxq8vd2xlr7tzpw4kc9", "a.env").is_empty());
+        assert_eq!(
+            found(&e, "deploy_token = dpl_q8vd2xlr7tzpw4kc9hb3jm6f", "a.env").len(),
+            1
+        );
+        let e = with_allowlist(
+            "[[rules.allowlists]]\nstopwords = ['sandbox']\n[[rules.allowlists]]\nregexes = ['''0{6}$''']\n",
+        );
+        assert!(found(&e, "deploy_token = dpl_SANDBOXq8vd2xlr7tzpw4kc9", "a.env").is_empty());
+        assert!(found(&e, "deploy_token = dpl_q8vd2xlr7tzpw4kc9000000", "a.env").is_empty());
+        assert_eq!(
+            found(&e, "deploy_token = dpl_q8vd2xlr7tzpw4kc9hb3jm6f", "a.env").len(),
+            1
+        );
+    }
+
+    #[test]
+    fn regex_target_picks_secret_match_or_line() {
+        let text = "DEPLOY_TOKEN=dpl_q8vd2xlr7tzpw4kc9hb3jm6f  # rotated, see vault\n";
+        for (target, pattern, allowed) in [
+            ("secret", "^dpl_q8vd", true),
+            ("secret", "DEPLOY_TOKEN=", false),
+            ("match", "^DEPLOY_TOKEN=dpl_", true),
+            ("match", "rotated", false),
+            ("line", "# rotated, see vault$", true),
+        ] {
+            let e = with_allowlist(&format!(
+                "[[rules.allowlists]]\nregexTarget = \"{target}\"\nregexes = ['''{pattern}''']\n"
+            ));
+            let allowed_here = found(&e, text, "ci/.env").is_empty();
+            assert_eq!(allowed_here, allowed, "{target} {pattern}");
+        }
+    }
+
+    #[test]
+    fn stopwords_match_the_secret_in_any_case() {
+        let e = with_allowlist("[[rules.allowlists]]\nstopwords = ['Example', 'dummy']\n");
+        assert!(found(&e, "deploy_token = dpl_exampleq8vd2xlr7tzpw4k", "a").is_empty());
+        assert!(found(&e, "deploy_token = dpl_q8vd2xlr7tzDUMMY4kc9hb3", "a").is_empty());
+        // A stopword in the line but not in the secret allows nothing.
+        let line = "example: deploy_token = dpl_q8vd2xlr7tzpw4kc9hb3jm6f";
+        assert_eq!(found(&e, line, "a").len(), 1);
+    }
+
+    #[test]
+    fn global_allowlists_and_target_rules() {
+        let e = with_allowlist(
+            r#"
+[[rules]]
+id = "billing-api-key"
+regex = '''billing_key\s*=\s*(bk_[a-z0-9]{20})'''
+keywords = ["billing_key"]
+
+[[allowlists]]
+paths = ['''^vendor/''']
+
+[[allowlists]]
+targetRules = ["billing-api-key"]
+regexes = ['''^bk_0''']
+"#,
+        );
+        let both =
+            "deploy_token = dpl_0q8vd2xlr7tzpw4kc9hb3jm6\nbilling_key = bk_0q8vd2xlr7tzpw4kc9h\n";
+        assert!(found(&e, both, "vendor/lib/config.ini").is_empty());
+        // The targeted list applies to its rule only.
+        assert_eq!(
+            found(&e, both, "config.ini"),
+            vec!["dpl_0q8vd2xlr7tzpw4kc9hb3jm6"]
+        );
+    }
+
+    #[test]
+    fn a_regex_that_cannot_be_translated_names_the_rule_and_position() {
+        let lookahead = "[[rules]]\nid = \"vault-unseal-key\"\nregex = '''unseal_key=(?!test)([a-z0-9]{44})'''\n";
+        let err = format!("{:#}", parse(lookahead, true).unwrap_err());
+        assert!(
+            err.contains("rule \"vault-unseal-key\": regex at position 12"),
+            "{err}"
+        );
+        assert!(err.contains("look-around"), "{err}");
+        let bad_allowlist = "[[rules]]\nid = \"npm-token\"\nregex = 'npm_[a-z]{36}'\n[[rules.allowlists]]\nregexes = ['ok', '(a']\n";
+        let err = format!("{:#}", parse(bad_allowlist, true).unwrap_err());
+        assert!(
+            err.contains("rule \"npm-token\": [[rules.allowlists]] #1: regexes #2 at position"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_condition_and_target_are_errors() {
+        for bad in ["condition = \"XOR\"", "regexTarget = \"file\""] {
+            let text = format!("{DEPLOY_RULE}[[rules.allowlists]]\n{bad}\nregexes = ['x']\n");
+            let err = format!("{:#}", parse(&text, true).unwrap_err());
+            assert!(err.contains("internal-deploy-token"), "{err}");
+        }
+    }
+
+    #[test]
+    fn path_only_rule_flags_the_file_by_name() {
+        let e = engine(
+            r#"
+[[rules]]
+id = "pkcs12-keystore"
+description = "PKCS #12 keystore"
+path = '''(?i)(?:^|/)[^/]+\.p(?:12|fx)$'''
+
+[[rules.allowlists]]
+paths = ['''^testdata/''']
+"#,
+        );
+        let rules = |p: &str| e.path_only_matches(p);
+        assert_eq!(rules("certs/client.P12"), vec![0]);
+        assert_eq!(rules("signing.pfx"), vec![0]);
+        assert!(rules("certs/client.p12.md").is_empty());
+        assert!(rules("testdata/dummy.p12").is_empty());
+        // It reads no content.
+        assert!(e.scan(b"anything", Some("certs/client.p12")).is_empty());
+    }
 }

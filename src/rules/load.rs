@@ -297,4 +297,153 @@ keywords = ["mine_"]
         assert!(err.contains("x.toml"), "{err}");
         assert!(!err.contains('\n'), "{err}");
     }
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn default_count() -> usize {
+        default_files()
+            .unwrap()
+            .iter()
+            .map(|(_, f)| f.rules.len())
+            .sum()
+    }
+
+    const GITLEAKS_RULE: &str = r#"
+title = "payments team"
+[[rules]]
+id = "payments-webhook-secret"
+description = "Payments webhook signing secret"
+regex = '''whsec_[A-Za-z0-9]{32}'''
+keywords = ["whsec_"]
+"#;
+
+    #[test]
+    fn a_gitleaks_config_replaces_the_defaults_unless_use_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let alone = write(dir.path(), "alone.toml", GITLEAKS_RULE);
+        let loaded = load_configs(std::slice::from_ref(&alone), false).unwrap();
+        assert_eq!(loaded.rules.rules.len(), 1);
+        let notice = loaded.defaults_notice().unwrap();
+        assert!(
+            notice.contains("alone.toml replaces the default rules"),
+            "{notice}"
+        );
+        assert!(notice.contains("useDefault = true"), "{notice}");
+        assert!(notice.ends_with("; 1 rule active"), "{notice}");
+
+        let extended = write(
+            dir.path(),
+            "extended.toml",
+            &format!("[extend]\nuseDefault = true\n{GITLEAKS_RULE}"),
+        );
+        let loaded = load_configs(&[extended], false).unwrap();
+        assert_eq!(loaded.rules.rules.len(), default_count() + 1);
+        assert!(loaded.defaults_notice().is_none());
+    }
+
+    #[test]
+    fn a_leakscrub_config_keeps_the_defaults_unless_use_default_false() {
+        let dir = tempfile::tempdir().unwrap();
+        let rule = "[[rules]]\nid = \"payments-webhook-secret\"\ndescription = \"d\"\nregex = 'whsec_[A-Za-z0-9]{32}'\nkeywords = [\"whsec_\"]\n";
+        let kept = write(dir.path(), "kept.toml", rule);
+        let loaded = load_configs(&[kept], false).unwrap();
+        assert_eq!(loaded.rules.rules.len(), default_count() + 1);
+        assert!(loaded.defaults_notice().is_none());
+        let off = write(
+            dir.path(),
+            "off.toml",
+            &format!("[extend]\nuse_default = false\n{rule}"),
+        );
+        let loaded = load_configs(&[off], false).unwrap();
+        assert_eq!(loaded.rules.rules.len(), 1);
+        let notice = loaded.defaults_notice().unwrap();
+        assert!(notice.contains("use_default = false"), "{notice}");
+    }
+
+    #[test]
+    fn disabled_rules_drop_extended_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(
+            dir.path(),
+            "c.toml",
+            &format!("[extend]\nuseDefault = true\ndisabledRules = [\"github-pat\", \"jwt\"]\n{GITLEAKS_RULE}"),
+        );
+        let set = load_configs(&[cfg], false).unwrap().rules;
+        assert_eq!(set.rules.len(), default_count() - 1);
+        assert!(set.get("github-pat").is_none() && set.get("jwt").is_none());
+    }
+
+    #[test]
+    fn extend_path_merges_rules_by_id_as_gitleaks_does() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "base.toml", GITLEAKS_RULE);
+        let cfg = write(
+            dir.path(),
+            "team.toml",
+            r#"
+[extend]
+path = "base.toml"
+
+[[rules]]
+id = "payments-webhook-secret"
+keywords = ["webhook"]
+[[rules.allowlists]]
+stopwords = ["sandbox"]
+"#,
+        );
+        let loaded = load_configs(&[cfg], false).unwrap();
+        let rule = loaded.rules.get("payments-webhook-secret").unwrap();
+        assert_eq!(loaded.rules.rules.len(), 1);
+        assert_eq!(rule.spec.regex, "whsec_[A-Za-z0-9]{32}");
+        assert_eq!(rule.description, "Payments webhook signing secret");
+        assert_eq!(rule.keywords, vec!["whsec_", "webhook"]);
+        assert_eq!(rule.allowlist.lists.len(), 1);
+        assert!(loaded.defaults_notice().is_some());
+    }
+
+    #[test]
+    fn extend_path_with_use_default_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "base.toml", GITLEAKS_RULE);
+        let cfg = write(
+            dir.path(),
+            "c.toml",
+            "[extend]\nuseDefault = true\npath = \"base.toml\"\n",
+        );
+        let err = format!("{:#}", load_configs(&[cfg], false).unwrap_err());
+        assert!(
+            err.contains("c.toml") && err.contains("both path and useDefault"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_targeted_allowlist_needs_its_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(
+            dir.path(),
+            "c.toml",
+            &format!("{GITLEAKS_RULE}\n[[allowlists]]\ntargetRules = [\"stripe-webhook\"]\nstopwords = [\"test\"]\n"),
+        );
+        let err = format!("{:#}", load_configs(&[cfg], false).unwrap_err());
+        assert!(
+            err.contains("\"stripe-webhook\", which does not exist"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_named_after_gitleaks_is_read_as_gitleaks() {
+        // Valid in both formats; the name decides the regex dialect and
+        // the defaults.
+        let text = "[[rules]]\nid = \"ci-template-token\"\ndescription = \"d\"\nregex = '''token: \\${{ *([a-z_]+) *}}'''\nkeywords = [\"token\"]\n";
+        let f = parse_rule_file(text, "repo/.gitleaks.toml").unwrap();
+        assert_eq!(f.format, RuleFormat::Gitleaks);
+        assert!(!f.keeps_defaults());
+        assert_eq!(f.rules[0].regex, r"token: \$\{\{ *([a-z_]+) *\}\}");
+        assert!(parse_rule_file(text, "repo/.leakscrub.toml").is_ok());
+    }
 }
