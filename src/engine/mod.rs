@@ -298,7 +298,7 @@ impl Engine {
                 if whole.start() < keep.start || whole.start() >= keep.end {
                     continue;
                 }
-                let Some(secret) = caps.get(rule.secret_group) else {
+                let Some(secret) = rule.secret_in(&caps) else {
                     continue;
                 };
                 if secret.is_empty() {

@@ -24,6 +24,9 @@ pub struct Rule {
     /// Built on first use; see [`LazyRegex`].
     pub regex: LazyRegex,
     pub secret_group: usize,
+    /// Whether the secret is the first capture group that matched (see
+    /// [`RuleSpec::first_matching_group`]) rather than `secret_group`.
+    pub first_matching_group: bool,
     /// Lower-cased keywords.
     pub keywords: Vec<String>,
     pub entropy: Option<f64>,
@@ -44,6 +47,22 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The secret within one match of the rule's regex.
+    pub fn secret_in<'h>(
+        &self,
+        caps: &regex::bytes::Captures<'h>,
+    ) -> Option<regex::bytes::Match<'h>> {
+        if self.first_matching_group {
+            caps.iter()
+                .skip(1)
+                .flatten()
+                .find(|m| !m.is_empty())
+                .or_else(|| caps.get(0))
+        } else {
+            caps.get(self.secret_group)
+        }
+    }
+
     /// The regex if a scan has already built it.
     pub fn built_regex(&self) -> Option<&Regex> {
         self.regex.built.get()
@@ -353,6 +372,9 @@ pub fn compile_rule(spec: &RuleSpec, origin: &str) -> Result<Rule> {
         id: spec.id.clone(),
         description,
         secret_group,
+        first_matching_group: spec.first_matching_group
+            && spec.secret_group.is_none()
+            && groups >= 1,
         keywords,
         entropy: spec.entropy,
         path,
@@ -383,6 +405,7 @@ mod tests {
             description: "t".into(),
             regex: regex.into(),
             secret_group: None,
+            first_matching_group: false,
             keywords: vec!["ab".into()],
             entropy: None,
             path: None,

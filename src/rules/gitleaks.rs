@@ -141,6 +141,7 @@ fn rule(r: &Table, index: usize) -> Result<Option<RuleSpec>> {
     Ok(Some(RuleSpec {
         description: string(r, "description", &ctx)?.unwrap_or_default(),
         regex,
+        first_matching_group: secret_group.is_none(),
         secret_group,
         keywords: strings(r, "keywords", &ctx)?,
         entropy,
@@ -458,5 +459,23 @@ paths = ['''^testdata/''']
         assert!(rules("testdata/dummy.p12").is_empty());
         // It reads no content.
         assert!(e.scan(b"anything", Some("certs/client.p12")).is_empty());
+    }
+
+    #[test]
+    fn without_secret_group_the_first_group_that_matched_is_the_secret() {
+        let e = engine(
+            r#"
+[[rules]]
+id = "analytics-license-key"
+regex = '''(?:license_key:\s*([A-Z0-9]{20})|"licenseKey":\s*"([A-Z0-9]{20})")'''
+keywords = ["license_key", "licensekey"]
+"#,
+        );
+        let text =
+            "license_key: Q7W9E2R4T6Y8U1I3O5P7\n{\"licenseKey\": \"Z3X5C7V9B2N4M6L8K1J3\"}\n";
+        assert_eq!(
+            found(&e, text, "settings.yml"),
+            vec!["Q7W9E2R4T6Y8U1I3O5P7", "Z3X5C7V9B2N4M6L8K1J3"]
+        );
     }
 }

@@ -237,6 +237,7 @@ fn extend_rule(base: &mut RuleSpec, over: &RuleSpec) {
     }
     if over.secret_group.is_some() {
         base.secret_group = over.secret_group;
+        base.first_matching_group = false;
     }
     if !over.regex.is_empty() {
         base.regex = over.regex.clone();

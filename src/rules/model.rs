@@ -102,6 +102,11 @@ pub struct RuleSpec {
     /// to 1 when the regex has a capture group, else 0.
     #[serde(default, alias = "secretGroup")]
     pub secret_group: Option<usize>,
+    /// Without `secret_group`, take the first capture group that matched
+    /// something (else the whole match), as gitleaks does, instead of
+    /// group 1: a gitleaks rule may hold its secret in any branch.
+    #[serde(skip)]
+    pub first_matching_group: bool,
     /// Literal, case-insensitive strings of which at least one occurs inside
     /// every match. They feed the prefilter; the regex only runs near them.
     #[serde(default)]
