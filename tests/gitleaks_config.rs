@@ -483,3 +483,27 @@ fn an_auto_discovered_gitleaks_toml_is_read_the_same_way() {
         s.stderr
     );
 }
+
+#[test]
+fn a_generic_rule_yields_to_a_specific_one_on_the_same_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "relay/settings.env",
+        b"RELAY_API_TOKEN=rly_Q7wE9rT2yU4iO6pA8sD1fG3hJ5kLzX\n\
+          RELAY_SIGNING_SECRET=Vb8Nm1Qa3Ws5Ed7Rf9Tg2Yh4\n",
+    );
+    let config = fixture("generic-and-specific.toml")
+        .to_string_lossy()
+        .to_string();
+    let s = scan(dir.path(), &["--config", &config]);
+    assert_eq!(
+        s.places(dir.path()),
+        places(&[
+            ("relay/settings.env", "relay-api-token", 1),
+            ("relay/settings.env", "generic-api-key", 2),
+        ]),
+        "{}",
+        s.stderr
+    );
+}

@@ -11,7 +11,8 @@ use toml::value::Table;
 use toml::Value;
 
 use super::model::{
-    AllowCondition, AllowTarget, AllowlistSpec, ExtendSpec, RuleFile, RuleFormat, RuleSpec,
+    AllowCondition, AllowTarget, AllowlistSpec, Confidence, ExtendSpec, RuleFile, RuleFormat,
+    RuleSpec,
 };
 use super::re2;
 
@@ -119,12 +120,16 @@ fn rule(r: &Table, index: usize) -> Result<Option<RuleSpec>> {
             (g > 0).then_some(g)
         }
     };
+    // gitleaks keeps a secret whose entropy is above the threshold;
+    // leakscrub's minimum is inclusive, so the next value up is the same test.
     let entropy = match r.get("entropy") {
         None => None,
         Some(v) => Some(
             v.as_float()
                 .or_else(|| v.as_integer().map(|i| i as f64))
-                .ok_or_else(|| anyhow!("{ctx}: entropy must be a number"))?,
+                .ok_or_else(|| anyhow!("{ctx}: entropy must be a number"))?
+                .next_up()
+                .min(8.0),
         ),
     };
     let mut allowlists = Vec::new();
@@ -149,7 +154,14 @@ fn rule(r: &Table, index: usize) -> Result<Option<RuleSpec>> {
         allowlist: None,
         allowlists,
         checksum: None,
-        confidence: Default::default(),
+        // gitleaks reports a finding of a rule named "generic..." only when
+        // no other rule found the same secret; a lower confidence gets the
+        // same from the overlap filter.
+        confidence: if id.to_ascii_lowercase().contains("generic") {
+            Confidence::Low
+        } else {
+            Confidence::Medium
+        },
         skip_placeholder_filter: false,
         tags: strings(r, "tags", &ctx)?,
         examples: vec![],
@@ -477,5 +489,21 @@ keywords = ["license_key", "licensekey"]
             found(&e, text, "settings.yml"),
             vec!["Q7W9E2R4T6Y8U1I3O5P7", "Z3X5C7V9B2N4M6L8K1J3"]
         );
+    }
+
+    #[test]
+    fn entropy_must_exceed_the_threshold_as_in_gitleaks() {
+        // "aabbccdd" has exactly 2 bits per byte.
+        let e = engine(
+            r#"
+[[rules]]
+id = "build-cache-key"
+regex = '''cache_key=([a-z]{8})\b'''
+keywords = ["cache_key"]
+entropy = 2.0
+"#,
+        );
+        assert!(found(&e, "cache_key=aabbccdd", "ci.env").is_empty());
+        assert_eq!(found(&e, "cache_key=aabbccde", "ci.env").len(), 1);
     }
 }
