@@ -127,8 +127,8 @@ fn rule(r: &Table, index: usize) -> Result<Option<RuleSpec>> {
         Some(v) => Some(
             v.as_float()
                 .or_else(|| v.as_integer().map(|i| i as f64))
-                .ok_or_else(|| anyhow!("{ctx}: entropy must be a number"))?
-                .next_up()
+                .ok_or_else(|| anyhow!("{ctx}: entropy must be a number"))
+                .map(just_above)?
                 .min(8.0),
         ),
     };
@@ -204,6 +204,15 @@ fn allowlist(a: &Table, what: &str) -> Result<AllowlistSpec> {
         bail!("{what}: needs at least one of regexes, stopwords, paths or commits");
     }
     Ok(spec)
+}
+
+/// The smallest `f64` greater than a non-negative `x`.
+fn just_above(x: f64) -> f64 {
+    if x.is_finite() && x >= 0.0 {
+        f64::from_bits(x.to_bits() + 1)
+    } else {
+        x
+    }
 }
 
 fn translated(pattern: &str, what: &str) -> Result<String> {
