@@ -589,4 +589,16 @@ mod tests {
             assert!(!matches(p, no), "{p}");
         }
     }
+
+    proptest::proptest! {
+        /// Any input: no panic, and whatever is accepted compiles.
+        #[test]
+        fn translation_never_panics_and_accepted_patterns_compile(
+            pattern in "[a-zA-Z0-9\\\\\\[\\](){}^$.*+?|:,<>=!&~-]{0,24}"
+        ) {
+            if let Ok(rust) = translate(&pattern) {
+                proptest::prop_assert!(build_regex(&rust).is_ok(), "{} -> {}", pattern, rust);
+            }
+        }
+    }
 }
