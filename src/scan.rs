@@ -3,14 +3,15 @@
 //! keeps its counts for the summary and the progress bar.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::engine::{line_around, Engine};
-use crate::finding::{fingerprint, Finding};
+use crate::engine::{Engine, RawMatch};
+use crate::finding::{fingerprint, mask, Finding};
 use crate::sources::{BlobSink, Chunk, Provenance, SkipReason};
 
 /// Collects findings and counts from every source thread.
@@ -250,6 +251,7 @@ impl Scanner {
         if rules.is_empty() {
             return;
         }
+        let detected = format!("file detected: {}", prov.path).into_bytes();
         let found = rules.into_iter().map(|r| {
             let rule = &self.engine.rules().rules[r];
             Finding {
@@ -270,7 +272,8 @@ impl Scanner {
                 date: prov.date.clone(),
                 layer: prov.layer.clone(),
                 deleted: prov.deleted,
-                line_text: format!("file detected: {}", prov.path).into_bytes(),
+                line_text: detected.clone(),
+                line_masked: detected.clone(),
             }
         });
         if let Ok(mut all) = self.findings.lock() {
@@ -290,8 +293,15 @@ impl Scanner {
         mapped: Option<&dyn Fn(usize) -> (u64, u64)>,
     ) {
         let mut raw = Vec::new();
+        // Every match of the chunk, also those a neighbouring chunk reports:
+        // their secrets are masked in the excerpts of this chunk's findings.
         self.engine
-            .scan_into(chunk.data, Some(&prov.path), chunk.keep.clone(), &mut raw);
+            .scan_into(chunk.data, Some(&prov.path), 0..chunk.data.len(), &mut raw);
+        if raw.is_empty() {
+            return;
+        }
+        let secrets = merged_secret_spans(&raw);
+        raw.retain(|m| chunk.keep.contains(&m.start));
         if raw.is_empty() {
             return;
         }
@@ -321,6 +331,7 @@ impl Scanner {
                     chunk.position_from(m.secret_start, (line, column), m.secret_end);
                 (line, column, end_line, end_column)
             };
+            let (line_text, line_masked) = excerpt(chunk.data, &m, &secrets);
             found.push(Finding {
                 rule: rule.id.clone(),
                 description: rule.description.clone(),
@@ -339,7 +350,8 @@ impl Scanner {
                 date: prov.date.clone(),
                 layer: prov.layer.clone(),
                 deleted: prov.deleted,
-                line_text: excerpt(chunk.data, m.start, m.end),
+                line_text,
+                line_masked,
             });
         }
         if let Ok(mut all) = self.findings.lock() {
@@ -348,15 +360,210 @@ impl Scanner {
     }
 }
 
-/// The line(s) around a match, clipped to a margin on each side: a
-/// minified file's one line can be megabytes long. The clip never cuts into
-/// the match, so masking the secret in the excerpt is always complete.
-fn excerpt(hay: &[u8], start: usize, end: usize) -> Vec<u8> {
+/// The secrets of all matches, in order, overlapping ones merged.
+fn merged_secret_spans(raw: &[RawMatch]) -> Vec<Range<usize>> {
+    let mut spans: Vec<Range<usize>> = raw.iter().map(|m| m.secret_start..m.secret_end).collect();
+    spans.sort_by_key(|s| s.start);
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(spans.len());
+    for s in spans {
+        match merged.last_mut() {
+            Some(last) if s.start < last.end => last.end = last.end.max(s.end),
+            _ => merged.push(s),
+        }
+    }
+    merged
+}
+
+/// The finding's own line(s) — those its secret spans, never a line a
+/// delimiter of the match reached — clipped to a margin around the match
+/// (a minified file's one line can be megabytes long). Returned raw, and
+/// masked: every secret of `secrets` in it (any rule's, reported or not)
+/// and any other occurrence of those secrets' text.
+fn excerpt(hay: &[u8], m: &RawMatch, secrets: &[Range<usize>]) -> (Vec<u8>, Vec<u8>) {
     const MARGIN: usize = 160;
-    let line = line_around(hay, start..end);
-    let line_start = line.as_ptr() as usize - hay.as_ptr() as usize;
-    let line_end = line_start + line.len();
-    let from = line_start.max(start.saturating_sub(MARGIN));
-    let to = line_end.min(end + MARGIN);
-    hay[from..to].to_vec()
+    let lines = secret_lines(hay, m.secret_start..m.secret_end);
+    let core = m.start.max(lines.start)..m.end.min(lines.end).max(m.secret_end);
+    let mut from = lines.start.max(core.start.saturating_sub(MARGIN));
+    let mut to = lines.end.min(core.end.saturating_add(MARGIN));
+    // A clip never cuts into a secret: half a secret would show unmasked.
+    let first = secrets.partition_point(|s| s.end <= from);
+    let touching = |from: usize, to: usize| {
+        secrets[first..]
+            .iter()
+            .take_while(move |s| s.start < to)
+            .filter(move |s| s.end > from)
+    };
+    for s in touching(from, to).collect::<Vec<_>>() {
+        from = from.min(s.start.max(lines.start));
+        to = to.max(s.end.min(lines.end));
+    }
+    let raw = hay[from..to].to_vec();
+    let mut masked = Vec::with_capacity(raw.len());
+    let mut masks: Vec<(&[u8], String)> = Vec::new();
+    let mut pos = from;
+    for s in touching(from, to) {
+        let start = s.start.max(from);
+        masked.extend_from_slice(&hay[pos..start]);
+        let mask = mask(&hay[s.clone()]);
+        masked.extend_from_slice(mask.as_bytes());
+        masks.push((&hay[s.clone()], mask));
+        pos = s.end.min(to);
+    }
+    masked.extend_from_slice(&hay[pos..to]);
+    for (secret, mask) in masks {
+        masked = replace_all(&masked, secret, mask.as_bytes());
+    }
+    (raw, masked)
+}
+
+/// The line(s) holding `secret`, without the newline that ends the last:
+/// a secret ending in a newline does not reach into the next line.
+fn secret_lines(hay: &[u8], secret: Range<usize>) -> Range<usize> {
+    let start = memchr::memrchr(b'\n', &hay[..secret.start]).map_or(0, |i| i + 1);
+    let last = if secret.end > secret.start {
+        secret.end - 1
+    } else {
+        secret.start
+    };
+    let end = memchr::memchr(b'\n', &hay[last..]).map_or(hay.len(), |i| last + i);
+    start..end.max(start)
+}
+
+fn replace_all(text: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    if needle.is_empty() {
+        return text.to_vec();
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut pos = 0;
+    for at in memchr::memmem::find_iter(text, needle) {
+        if at < pos {
+            continue;
+        }
+        out.extend_from_slice(&text[pos..at]);
+        out.extend_from_slice(with);
+        pos = at + needle.len();
+    }
+    out.extend_from_slice(&text[pos..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::load::{build_rule_set, parse_rule_file};
+    use crate::sources::Chunk;
+
+    /// A key id rule and a secret rule whose trailing delimiter may match a
+    /// newline, the shape of many real rules.
+    const RULES: &str = r#"
+[[rules]]
+id = "key-id"
+description = "key id"
+regex = '''\b(KID[0-9A-Z]{13})\b'''
+keywords = ["kid"]
+confidence = "high"
+
+[[rules]]
+id = "key-secret"
+description = "key secret"
+regex = '''(?i:key_secret)["']?\s{0,3}[:=]\s{0,3}["']?([A-Za-z0-9/+]{24})(?:[^A-Za-z0-9/+]|$)'''
+keywords = ["key_secret"]
+
+[[rules]]
+id = "db-password"
+description = "db password"
+regex = '''postgres://[a-z_]{1,20}:([^@\s]{8,64})@'''
+keywords = ["postgres://"]
+"#;
+
+    const KID: &str = "KIDQ7WE9RT2YU4IO";
+    const SECRET: &str = "q8VdN2xLr7Tz/Pw4Kc9Hb3Jm";
+    const PASSWORD: &str = "Xk9vR2mPq7LwT4zN";
+
+    fn scanner() -> Scanner {
+        let file = parse_rule_file(RULES, "t.toml").unwrap();
+        let rules = build_rule_set(&[("t".into(), file)], &[]).unwrap();
+        Scanner::new(Arc::new(Engine::new(Arc::new(rules)).unwrap()), true, false)
+    }
+
+    fn scan(text: &str, keep: Range<usize>) -> Vec<Finding> {
+        let s = scanner();
+        let chunk = Chunk {
+            data: text.as_bytes(),
+            keep,
+            line_base: 0,
+            column_base: 0,
+        };
+        s.scan_chunk(&Provenance::path("creds.json"), &chunk, None);
+        s.finish().0
+    }
+
+    fn masked(f: &Finding) -> String {
+        String::from_utf8_lossy(&f.line_masked).into_owned()
+    }
+
+    #[test]
+    fn excerpt_masks_every_secret_of_its_line_and_stops_at_its_end() {
+        let text = format!(
+            "{{\"KeyId\":\"{KID}\",\"Key_Secret\":\"{SECRET}\"}}\nkey_secret={SECRET}\nDATABASE_URL=postgres://app_user:{PASSWORD}@db:5432/app\n"
+        );
+        let found = scan(&text, 0..text.len());
+        assert_eq!(found.len(), 4, "{found:?}");
+        for f in &found {
+            let shown = masked(f);
+            for s in [KID, SECRET, PASSWORD] {
+                assert!(!shown.contains(s), "{}: {shown}", f.rule);
+            }
+            assert!(!shown.contains('\n'), "{}: {shown}", f.rule);
+        }
+        assert_eq!(
+            masked(&found[0]),
+            "{\"KeyId\":\"KIDQ***\",\"Key_Secret\":\"q8Vd***\"}"
+        );
+        assert_eq!(masked(&found[2]), "key_secret=q8Vd***");
+        assert_eq!(
+            found[2].line_text,
+            format!("key_secret={SECRET}").into_bytes()
+        );
+    }
+
+    #[test]
+    fn a_secret_another_chunk_reports_is_masked_here_too() {
+        let text = format!("a {KID} b postgres://u:{PASSWORD}@h\n");
+        // This chunk keeps only the start: the password's match belongs to
+        // the next chunk, but its secret is on this finding's line.
+        let found = scan(&text, 0..10);
+        assert_eq!(found.len(), 1);
+        assert_eq!(masked(&found[0]), "a KIDQ*** b postgres://u:Xk9v***@h");
+    }
+
+    #[test]
+    fn clipping_a_long_line_never_cuts_a_secret() {
+        // The margin after the key id ends inside the password.
+        let filler = "x".repeat(140);
+        let text = format!("{KID} {filler} postgres://app:{PASSWORD}@h {filler}\n");
+        let found = scan(&text, 0..text.len());
+        let kid = found.iter().find(|f| f.rule == "key-id").unwrap();
+        let shown = masked(kid);
+        assert!(!shown.contains(&PASSWORD[4..]), "{shown}");
+        assert!(shown.ends_with("postgres://app:Xk9v***"), "{shown}");
+    }
+
+    #[test]
+    fn other_occurrences_of_a_masked_secret_are_masked() {
+        let text = format!("key_secret={SECRET} # rotated from {SECRET}\n");
+        let found = scan(&text, 0..text.len());
+        assert_eq!(
+            masked(&found[0]),
+            "key_secret=q8Vd*** # rotated from q8Vd***"
+        );
+    }
+
+    #[test]
+    fn secret_lines_end_before_a_secret_s_final_newline() {
+        let hay = b"one\nBEGIN\nbody\n\nnext\n";
+        assert_eq!(secret_lines(hay, 4..15), 4..14);
+        assert_eq!(secret_lines(hay, 4..9), 4..9);
+        assert_eq!(secret_lines(hay, 0..1), 0..3);
+    }
 }

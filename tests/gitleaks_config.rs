@@ -60,6 +60,21 @@ impl Scan {
     }
 }
 
+/// The findings of a JSON report: `{"findings": [...]}` or a bare array.
+fn findings_of(report: &[u8]) -> Vec<serde_json::Value> {
+    if report.is_empty() {
+        return vec![];
+    }
+    match serde_json::from_slice(report).unwrap() {
+        serde_json::Value::Array(findings) => findings,
+        serde_json::Value::Object(mut o) => match o.remove("findings") {
+            Some(serde_json::Value::Array(findings)) => findings,
+            other => panic!("no findings array in the report: {other:?}"),
+        },
+        other => panic!("not a JSON report: {other}"),
+    }
+}
+
 fn scan(dir: &Path, args: &[&str]) -> Scan {
     let out = leakscrub()
         .args(["scan", "dir", "--format", "json", "--no-progress"])
@@ -67,14 +82,9 @@ fn scan(dir: &Path, args: &[&str]) -> Scan {
         .arg(dir)
         .output()
         .unwrap();
-    let findings = if out.stdout.is_empty() {
-        vec![]
-    } else {
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
     Scan {
         code: out.status.code().unwrap_or(-1),
-        findings,
+        findings: findings_of(&out.stdout),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
@@ -97,7 +107,7 @@ fn scan_inside(dir: &Path, config: &str) -> Scan {
         .unwrap();
     Scan {
         code: out.status.code().unwrap_or(-1),
-        findings: serde_json::from_slice(&out.stdout).unwrap_or_default(),
+        findings: findings_of(&out.stdout),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }

@@ -31,7 +31,8 @@ fn scan_json(args: &[&str], stdin: Option<Vec<u8>>) -> (i32, Vec<Value>, String)
         cmd.write_stdin(input);
     }
     let out = cmd.output().unwrap();
-    let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let findings = report["findings"].as_array().cloned().unwrap_or_default();
     (
         out.status.code().unwrap_or(-1),
         findings,

@@ -191,6 +191,9 @@ pub struct ScanOptions {
     /// Colour in text output: auto (a terminal and no NO_COLOR), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Text output: show each finding's fingerprint (for `.leakscrubignore`).
+    #[arg(long)]
+    pub show_fingerprint: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

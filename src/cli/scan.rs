@@ -145,6 +145,7 @@ where
     let ctx = ReportContext {
         reveal: opts.reveal,
         color,
+        show_fingerprint: opts.show_fingerprint,
         rules: engine.rules(),
         summary: &summary,
         roots,
