@@ -310,6 +310,7 @@ fn path_only_rules_report_the_file_with_no_secret_at_line_zero() {
     );
     for f in s.findings.iter().filter(|f| f["rule"] == "pkcs12-keystore") {
         assert_eq!(f["column"], 0);
+        assert_eq!(f["secret"], "");
         let path = f["path"].as_str().unwrap();
         assert_eq!(f["match"], format!("file detected: {path}"));
     }
