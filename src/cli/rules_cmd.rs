@@ -21,7 +21,7 @@ pub fn run(cmd: RulesCommand) -> Result<i32> {
 /// defaults alone without files.
 fn rule_set(args: &RulesArgs) -> Result<RuleSet> {
     let loaded = load_configs(&args.files, false)?;
-    if let Some(notice) = loaded.defaults_notice() {
+    for notice in loaded.notices() {
         eprintln!("leakscrub: {notice}");
     }
     Ok(loaded.rules)

@@ -85,8 +85,10 @@ pub fn build_engine(opts: &ScanOptions, config_dir: Option<&Path>) -> Result<Arc
         config,
         no_defaults: false,
     })?;
-    if let (Some(notice), false) = (loaded.defaults_notice(), opts.quiet) {
-        eprintln!("leakscrub: {notice}");
+    if !opts.quiet {
+        for notice in loaded.notices() {
+            eprintln!("leakscrub: {notice}");
+        }
     }
     Ok(Arc::new(Engine::new(Arc::new(loaded.rules))?))
 }

@@ -22,15 +22,26 @@ pub struct LoadOptions {
     pub no_defaults: bool,
 }
 
-/// A rule set, and whether a config turned the default rules off.
+/// A rule set, and what the user should know about how it was built.
 #[derive(Debug, Clone)]
 pub struct LoadedRules {
     pub rules: RuleSet,
     /// The config that replaced the defaults, and its format.
     pub defaults_replaced_by: Option<(String, RuleFormat)>,
+    /// Parts of a config left out because they refer to default rules by
+    /// gitleaks' ids, which leakscrub's defaults do not have.
+    pub left_out: Vec<String>,
 }
 
 impl LoadedRules {
+    /// Every notice line, for stderr.
+    pub fn notices(&self) -> Vec<String> {
+        self.defaults_notice()
+            .into_iter()
+            .chain(self.left_out.iter().map(|l| format!("notice: {l}")))
+            .collect()
+    }
+
     /// One line telling the user that the defaults are off, when a config
     /// turned them off: a gitleaks config without `useDefault = true` does
     /// so silently, and its users often believe the defaults still run.
@@ -169,9 +180,12 @@ pub fn load_configs(configs: &[PathBuf], no_defaults: bool) -> Result<LoadedRule
         files.extend(default_files()?);
     }
     files.extend(layers);
+    let with_defaults = !no_defaults && defaults_replaced_by.is_none();
+    let (rules, left_out) = assemble(&files, &[], with_defaults)?;
     Ok(LoadedRules {
-        rules: build_rule_set(&files, &[])?,
+        rules,
         defaults_replaced_by,
+        left_out,
     })
 }
 
@@ -181,6 +195,21 @@ pub fn load_configs(configs: &[PathBuf], no_defaults: bool) -> Result<LoadedRule
 /// gitleaks does: fields it sets win, keywords, tags and allowlists add
 /// up). Rules in `disabled` are left out whatever file they come from.
 pub fn build_rule_set(files: &[(String, RuleFile)], disabled: &[String]) -> Result<RuleSet> {
+    Ok(assemble(files, disabled, false)?.0)
+}
+
+/// [`build_rule_set`], telling what was left out. With the defaults in
+/// the set, a gitleaks rule that only adds to a rule of its id (no regex,
+/// no path) or an allowlist aimed at rules by id may name a default rule
+/// of gitleaks, which leakscrub's defaults do not have: it is left out,
+/// which can only report more, not less. Without the defaults, such a
+/// reference is a mistake in the config and an error, as in gitleaks.
+fn assemble(
+    files: &[(String, RuleFile)],
+    disabled: &[String],
+    with_defaults: bool,
+) -> Result<(RuleSet, Vec<String>)> {
+    let mut left_out = Vec::new();
     let mut specs: Vec<(String, RuleSpec)> = Vec::new();
     let mut global: Vec<AllowlistSpec> = Vec::new();
     let mut targeted: Vec<(String, AllowlistSpec)> = Vec::new();
@@ -197,6 +226,16 @@ pub fn build_rule_set(files: &[(String, RuleFile)], disabled: &[String]) -> Resu
                     }
                     *o = origin.clone();
                 }
+                None if with_defaults
+                    && file.format == RuleFormat::Gitleaks
+                    && spec.regex.is_empty()
+                    && spec.path.is_none() =>
+                {
+                    left_out.push(format!(
+                        "{origin}: rule {:?} only adds to a rule of that id, which the default rules do not have; left out",
+                        spec.id
+                    ));
+                }
                 None => specs.push((origin.clone(), spec.clone())),
             }
         }
@@ -210,10 +249,15 @@ pub fn build_rule_set(files: &[(String, RuleFile)], disabled: &[String]) -> Resu
     }
     for (origin, a) in targeted {
         for id in &a.target_rules {
-            let Some((_, spec)) = specs.iter_mut().find(|(_, s)| &s.id == id) else {
-                bail!("{origin}: [[allowlists]] targets rule {id:?}, which does not exist");
-            };
-            spec.allowlists.push(a.clone());
+            match specs.iter_mut().find(|(_, s)| &s.id == id) {
+                Some((_, spec)) => spec.allowlists.push(a.clone()),
+                None if with_defaults => left_out.push(format!(
+                    "{origin}: [[allowlists]] targets rule {id:?}, which the default rules do not have; left out for it"
+                )),
+                None => {
+                    bail!("{origin}: [[allowlists]] targets rule {id:?}, which does not exist")
+                }
+            }
         }
     }
     let mut set = RuleSet::default();
@@ -224,7 +268,7 @@ pub fn build_rule_set(files: &[(String, RuleFile)], disabled: &[String]) -> Resu
         set.rules.push(compile_rule(spec, origin)?);
     }
     set.allowlist = Allowlists::compile(&global).context("global allowlist")?;
-    Ok(set)
+    Ok((set, left_out))
 }
 
 /// gitleaks' meaning of a rule whose id an extended config already has.
@@ -446,5 +490,29 @@ stopwords = ["sandbox"]
         assert!(!f.keeps_defaults());
         assert_eq!(f.rules[0].regex, r"token: \$\{\{ *([a-z_]+) *\}\}");
         assert!(parse_rule_file(text, "repo/.leakscrub.toml").is_ok());
+    }
+    #[test]
+    fn references_to_gitleaks_default_rules_are_left_out_with_a_notice() {
+        let dir = tempfile::tempdir().unwrap();
+        // Allowlists for gitleaks' default rules, by gitleaks' ids.
+        let rule_part = "[[rules]]\nid = \"generic-api-key\"\n[[rules.allowlists]]\nstopwords = [\"sandbox\"]\n";
+        let targeted_part =
+            "[[allowlists]]\ntargetRules = [\"aws-access-token\"]\npaths = ['''^testdata/''']\n";
+        let text = format!("[extend]\nuseDefault = true\n{rule_part}{targeted_part}");
+        let cfg = write(dir.path(), "team.toml", &text);
+        let loaded = load_configs(std::slice::from_ref(&cfg), false).unwrap();
+        assert_eq!(loaded.rules.rules.len(), default_count());
+        let notices = loaded.notices();
+        assert_eq!(notices.len(), 2, "{notices:?}");
+        assert!(notices[0].contains("rule \"generic-api-key\" only adds to a rule of that id"));
+        assert!(notices[1].contains("targets rule \"aws-access-token\""));
+        // Without the defaults the same rule is a mistake.
+        let alone = write(
+            dir.path(),
+            "alone.toml",
+            &format!("title = \"t\"\n{rule_part}"),
+        );
+        let err = format!("{:#}", load_configs(&[alone], false).unwrap_err());
+        assert!(err.contains("neither a regex nor a path"), "{err}");
     }
 }
