@@ -16,6 +16,34 @@ use super::model::{
 };
 use super::re2;
 
+/// Keys only gitleaks' format has. leakscrub's own format accepts some
+/// as aliases, so a file using them would parse as either; its camelCase
+/// says it was written for gitleaks, and gitleaks' meaning wins.
+const GITLEAKS_ONLY_KEYS: &[&str] = &[
+    "title",
+    "minVersion",
+    "useDefault",
+    "disabledRules",
+    "secretGroup",
+    "skipReport",
+    "regexTarget",
+    "targetRules",
+];
+
+/// Whether a TOML text uses keys that only gitleaks' format has, at any depth.
+pub fn written_for_gitleaks(text: &str) -> bool {
+    fn walk(v: &Value) -> bool {
+        match v {
+            Value::Table(t) => t
+                .iter()
+                .any(|(k, v)| GITLEAKS_ONLY_KEYS.contains(&k.as_str()) || walk(v)),
+            Value::Array(items) => items.iter().any(walk),
+            _ => false,
+        }
+    }
+    text.parse::<Value>().is_ok_and(|v| walk(&v))
+}
+
 /// Returns `Ok(None)` when the text does not look like gitleaks TOML,
 /// unless `assume_gitleaks` (the file is named after gitleaks).
 pub fn parse(text: &str, assume_gitleaks: bool) -> Result<Option<RuleFile>> {

@@ -59,17 +59,18 @@ impl LoadedRules {
     }
 }
 
-/// Parses one rule file's text. leakscrub's own format is tried first;
-/// a file that does not fit it is read as gitleaks TOML. A file named
-/// after gitleaks (`.gitleaks.toml`, `gitleaks.toml`) is always read as
-/// gitleaks TOML, since the two formats overlap and differ in meaning.
+/// Parses one rule file's text. The two formats overlap and differ in
+/// meaning, so a file named after gitleaks (`.gitleaks.toml`) or using
+/// keys only gitleaks has (`secretGroup`, `useDefault`, ...) is read as
+/// gitleaks TOML; otherwise leakscrub's own format is tried first, and a
+/// file that does not fit it is read as gitleaks TOML.
 pub fn parse_rule_file(text: &str, origin: &str) -> Result<RuleFile> {
     let named_gitleaks = Path::new(origin).file_name().is_some_and(|n| {
         n.to_string_lossy()
             .to_ascii_lowercase()
             .contains("gitleaks")
     });
-    if named_gitleaks {
+    if named_gitleaks || gitleaks::written_for_gitleaks(text) {
         return match gitleaks::parse(text, true) {
             Ok(Some(f)) => Ok(f),
             Ok(None) => bail!("{origin}: not a gitleaks rule file"),
@@ -514,5 +515,18 @@ stopwords = ["sandbox"]
         );
         let err = format!("{:#}", load_configs(&[alone], false).unwrap_err());
         assert!(err.contains("neither a regex nor a path"), "{err}");
+    }
+    #[test]
+    fn a_file_with_keys_only_gitleaks_has_is_read_as_gitleaks() {
+        // Parses in both formats (leakscrub takes `secretGroup` as an
+        // alias); the camelCase says who wrote it.
+        let text = "[[rules]]\nid = \"ci-template-token\"\ndescription = \"d\"\nregex = '''token: \\${{ *([a-z_]+) *}}'''\nsecretGroup = 1\nkeywords = [\"token\"]\n";
+        let f = parse_rule_file(text, "team-rules.toml").unwrap();
+        assert_eq!(f.format, RuleFormat::Gitleaks);
+        assert_eq!(f.rules[0].regex, r"token: \$\{\{ *([a-z_]+) *\}\}");
+        let native = text.replace("secretGroup", "secret_group");
+        let f = parse_rule_file(&native, "team-rules.toml").unwrap();
+        assert_eq!(f.format, RuleFormat::Leakscrub);
+        assert!(f.keeps_defaults());
     }
 }
