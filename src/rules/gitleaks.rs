@@ -495,7 +495,7 @@ regexes = ['''^bk_0''']
 [[rules]]
 id = "pkcs12-keystore"
 description = "PKCS #12 keystore"
-path = '''(?i)(?:^|/)[^/]+\.p(?:12|fx)$'''
+path = '''(?i)\.(?:p12|pfx)$'''
 
 [[rules.allowlists]]
 paths = ['''^testdata/''']

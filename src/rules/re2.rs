@@ -479,16 +479,22 @@ mod tests {
 
     #[test]
     fn brace_that_is_not_a_repetition_is_a_literal() {
-        assert!(matches(r"^\${(?:[A-Z_]+|[a-z_]+)}$", "${DB_PASSWORD}"));
-        assert!(matches(r"^\$(?:\d+|{\d+})$", "${12}"));
+        // Spring placeholders, Helm templates, Logstash references and ES
+        // module exports, as allowlists write them.
         assert!(matches(
-            r#"['"]?\$?{{[^}]+}}['"]?"#,
-            r#""{{ secrets.DEPLOY_TOKEN }}""#
+            r"^\${[a-z]+(?:\.[a-z]+)*}$",
+            "${spring.datasource.password}"
         ));
         assert!(matches(
-            r"import[ \t]+{[ \t\w,]+}[ \t]+from",
-            "import { a, b } from"
+            r"{{-?\s*\.Values\.[A-Za-z.]+\s*-?}}",
+            "password: {{ .Values.db.password }}"
         ));
+        assert!(matches(r"^%{[A-Z_]+}$", "%{LOGSTASH_PASS}"));
+        assert!(matches(
+            r"export\s+{\s*\w+(?:,\s*\w+)*\s*}",
+            "export { apiKey, apiSecret }"
+        ));
+        assert!(matches(r"^{\d}$", "{7}"));
         // Repetitions stay repetitions.
         assert!(matches(r"^a{2,3}b{2}c{1,}$", "aabbccc"));
         assert!(!matches(r"^a{2}$", "a{2}"));
