@@ -28,8 +28,8 @@ pub struct LoadedRules {
     pub rules: RuleSet,
     /// The config that replaced the defaults, and its format.
     pub defaults_replaced_by: Option<(String, RuleFormat)>,
-    /// Parts of a config left out because they refer to default rules by
-    /// gitleaks' ids, which leakscrub's defaults do not have.
+    /// What a config refers to by a rule id that no loaded rule has
+    /// (gitleaks' default rules' ids, say): left out, one notice each.
     pub left_out: Vec<String>,
 }
 
@@ -216,6 +216,13 @@ fn assemble(
     let mut targeted: Vec<(String, AllowlistSpec)> = Vec::new();
     for (origin, file) in files {
         if let Some(ext) = &file.extend {
+            for id in &ext.disabled_rules {
+                if !specs.iter().any(|(_, s)| &s.id == id) {
+                    left_out.push(format!(
+                        "{origin}: disabledRules names rule {id:?}, which the extended rules do not have"
+                    ));
+                }
+            }
             specs.retain(|(_, s)| !ext.disabled_rules.contains(&s.id));
         }
         for spec in &file.rules {
@@ -499,14 +506,17 @@ stopwords = ["sandbox"]
         let rule_part = "[[rules]]\nid = \"generic-api-key\"\n[[rules.allowlists]]\nstopwords = [\"sandbox\"]\n";
         let targeted_part =
             "[[allowlists]]\ntargetRules = [\"aws-access-token\"]\npaths = ['''^testdata/''']\n";
-        let text = format!("[extend]\nuseDefault = true\n{rule_part}{targeted_part}");
+        let text = format!(
+            "[extend]\nuseDefault = true\ndisabledRules = [\"github-pat\", \"sidekiq-secret\"]\n{rule_part}{targeted_part}"
+        );
         let cfg = write(dir.path(), "team.toml", &text);
         let loaded = load_configs(std::slice::from_ref(&cfg), false).unwrap();
-        assert_eq!(loaded.rules.rules.len(), default_count());
+        assert_eq!(loaded.rules.rules.len(), default_count() - 1);
         let notices = loaded.notices();
-        assert_eq!(notices.len(), 2, "{notices:?}");
-        assert!(notices[0].contains("rule \"generic-api-key\" only adds to a rule of that id"));
-        assert!(notices[1].contains("targets rule \"aws-access-token\""));
+        assert_eq!(notices.len(), 3, "{notices:?}");
+        assert!(notices[0].contains("disabledRules names rule \"sidekiq-secret\""));
+        assert!(notices[1].contains("rule \"generic-api-key\" only adds to a rule of that id"));
+        assert!(notices[2].contains("targets rule \"aws-access-token\""));
         // Without the defaults the same rule is a mistake.
         let alone = write(
             dir.path(),
