@@ -219,7 +219,7 @@ fn assemble(
             for id in &ext.disabled_rules {
                 if !specs.iter().any(|(_, s)| &s.id == id) {
                     left_out.push(format!(
-                        "{origin}: disabledRules names rule {id:?}, which the extended rules do not have"
+                        "{origin}: [extend] disables rule {id:?}, which the extended rules do not have"
                     ));
                 }
             }
@@ -514,7 +514,7 @@ stopwords = ["sandbox"]
         assert_eq!(loaded.rules.rules.len(), default_count() - 1);
         let notices = loaded.notices();
         assert_eq!(notices.len(), 3, "{notices:?}");
-        assert!(notices[0].contains("disabledRules names rule \"sidekiq-secret\""));
+        assert!(notices[0].contains("disables rule \"sidekiq-secret\""));
         assert!(notices[1].contains("rule \"generic-api-key\" only adds to a rule of that id"));
         assert!(notices[2].contains("targets rule \"aws-access-token\""));
         // Without the defaults the same rule is a mistake.
