@@ -30,7 +30,7 @@ pub fn dir(args: DirArgs) -> Result<i32> {
     let threads = threads(&args.common);
     let fs_opts = FsOptions {
         respect_ignore: !args.no_ignore,
-        max_file_size: args.max_file_size,
+        max_file_size: super::size_limit(args.max_file_size),
         threads,
         follow_links: args.follow_links,
     };
