@@ -10,8 +10,9 @@ use super::compile::{compile_rule, Allowlists, RuleSet};
 use super::gitleaks;
 use super::model::{AllowlistSpec, RuleFile, RuleFormat, RuleSpec};
 
-/// How deep `[extend] path` chains may go, as in gitleaks: a config, the
-/// config it extends, and the one that extends.
+/// How deep `[extend]` is followed, as in gitleaks: a config, the config
+/// it extends, and the one that one extends, whose own `[extend]` is
+/// ignored.
 const MAX_EXTEND_DEPTH: usize = 2;
 
 #[derive(Debug, Clone, Default)]
@@ -121,17 +122,20 @@ pub fn default_files() -> Result<Vec<(String, RuleFile)>> {
 fn config_chain(path: &Path, depth: usize) -> Result<(Vec<(String, RuleFile)>, bool)> {
     let file = read_rule_file(path)?;
     let origin = path.display().to_string();
-    let base = file.extend.as_ref().and_then(|e| e.path.clone());
+    // As in gitleaks, the `[extend]` of a config that deep is not followed.
+    let follows_extend = depth < MAX_EXTEND_DEPTH;
+    let base = file
+        .extend
+        .as_ref()
+        .and_then(|e| e.path.clone())
+        .filter(|_| follows_extend);
     let (mut chain, defaults) = match base {
         Some(_) if file.keeps_defaults() => {
             bail!("{origin}: [extend] sets both path and useDefault; use one")
         }
-        Some(base) if depth >= MAX_EXTEND_DEPTH => {
-            bail!("{origin}: [extend] path {base:?}: configs extend each other more than {MAX_EXTEND_DEPTH} deep")
-        }
         Some(base) => config_chain(&extended_path(path, &base), depth + 1)
             .with_context(|| format!("{origin}: [extend] path"))?,
-        None => (Vec::new(), file.keeps_defaults()),
+        None => (Vec::new(), follows_extend && file.keeps_defaults()),
     };
     chain.push((origin, file));
     Ok((chain, defaults))
@@ -538,5 +542,24 @@ stopwords = ["sandbox"]
         let f = parse_rule_file(&native, "team-rules.toml").unwrap();
         assert_eq!(f.format, RuleFormat::Leakscrub);
         assert!(f.keeps_defaults());
+    }
+    #[test]
+    fn extend_is_followed_two_levels_deep_as_in_gitleaks() {
+        let dir = tempfile::tempdir().unwrap();
+        let level = |name: &str, base: &str, id: &str| {
+            let text = format!(
+                "title = \"{name}\"\n[extend]\npath = \"{base}\"\n[[rules]]\nid = \"{id}\"\nregex = '''{id}_[a-z0-9]{{24}}'''\nkeywords = [\"{id}_\"]\n"
+            );
+            write(dir.path(), name, &text)
+        };
+        let top = level("team.toml", "org.toml", "team");
+        level("org.toml", "company.toml", "org");
+        // Its [extend] is not followed: the file it names need not exist.
+        level("company.toml", "missing.toml", "company");
+        let loaded = load_configs(&[top], false).unwrap();
+        let mut ids: Vec<&str> = loaded.rules.rules.iter().map(|r| r.id.as_str()).collect();
+        ids.sort();
+        assert_eq!(ids, vec!["company", "org", "team"]);
+        assert!(loaded.defaults_notice().is_some());
     }
 }
