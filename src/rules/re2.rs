@@ -5,9 +5,9 @@
 //! pattern is either rejected by Rust or, worse, accepted with another
 //! meaning. The differences handled here:
 //!
-//! - `{` that does not start a valid repetition (`{2}`, `{2,}`, `{2,5}`)
-//!   is a literal in RE2 (`${VAR}`, `{{ secret }}`), an error in Rust; and
-//!   `{,5}` is a literal in RE2 but a repetition in Rust.
+//! - `{` that does not start an RE2 repetition (`{2}`, `{2,}`, `{2,5}`;
+//!   not `{,5}` nor `{02}`) is a literal in RE2 (`${VAR}`, `{{ secret }}`),
+//!   an error in Rust.
 //! - Inside a class, `[` is a literal in RE2 but opens a nested class in
 //!   Rust, and `&&`, `--`, `~~` are literals in RE2 but set operations in
 //!   Rust.
@@ -501,8 +501,8 @@ mod tests {
     }
 
     #[test]
-    fn brace_forms_rust_reads_differently_are_literals() {
-        // `{,3}` is a repetition in Rust, a literal in RE2.
+    fn brace_forms_that_are_not_re2_repetitions_are_literals() {
+        // Forms Rust rejects that RE2 reads as literals.
         assert!(matches(r"^x{,3}$", "x{,3}"));
         assert!(!matches(r"^x{,3}$", "xx"));
         // Leading zeros: a literal in RE2.
