@@ -17,7 +17,7 @@ use super::model::{
 use super::re2;
 
 /// Keys only gitleaks' format has. leakscrub's own format accepts some
-/// as aliases, so a file using them would parse as either; its camelCase
+/// as aliases, so a file using them may parse as either; its camelCase
 /// says it was written for gitleaks, and gitleaks' meaning wins.
 const GITLEAKS_ONLY_KEYS: &[&str] = &[
     "title",
@@ -30,18 +30,34 @@ const GITLEAKS_ONLY_KEYS: &[&str] = &[
     "targetRules",
 ];
 
-/// Whether a TOML text uses keys that only gitleaks' format has, at any depth.
+/// Keys only leakscrub's own format has.
+const LEAKSCRUB_ONLY_KEYS: &[&str] = &[
+    "use_default",
+    "disabled_rules",
+    "secret_group",
+    "checksum",
+    "confidence",
+    "skip_placeholder_filter",
+    "examples",
+    "negative_examples",
+    "target",
+    "target_rules",
+];
+
+/// Whether a TOML text uses keys, at any depth, that only gitleaks'
+/// format has, and none that only leakscrub's has.
 pub fn written_for_gitleaks(text: &str) -> bool {
-    fn walk(v: &Value) -> bool {
+    fn any_key(v: &Value, keys: &[&str]) -> bool {
         match v {
             Value::Table(t) => t
                 .iter()
-                .any(|(k, v)| GITLEAKS_ONLY_KEYS.contains(&k.as_str()) || walk(v)),
-            Value::Array(items) => items.iter().any(walk),
+                .any(|(k, v)| keys.contains(&k.as_str()) || any_key(v, keys)),
+            Value::Array(items) => items.iter().any(|v| any_key(v, keys)),
             _ => false,
         }
     }
-    text.parse::<Value>().is_ok_and(|v| walk(&v))
+    text.parse::<Value>()
+        .is_ok_and(|v| any_key(&v, GITLEAKS_ONLY_KEYS) && !any_key(&v, LEAKSCRUB_ONLY_KEYS))
 }
 
 /// Returns `Ok(None)` when the text does not look like gitleaks TOML,

@@ -562,4 +562,12 @@ stopwords = ["sandbox"]
         assert_eq!(ids, vec!["company", "org", "team"]);
         assert!(loaded.defaults_notice().is_some());
     }
+    #[test]
+    fn a_file_mixing_both_formats_keys_is_read_as_leakscrub() {
+        let text = "[[rules]]\nid = \"ci-token\"\ndescription = \"d\"\nregex = '''ci_([a-z0-9]{24})'''\nsecretGroup = 1\nconfidence = \"high\"\nkeywords = [\"ci_\"]\nexamples = [\"ci_q8vd2xlr7tzpw4kc9hb3jm6f\"]\n";
+        let f = parse_rule_file(text, "team-rules.toml").unwrap();
+        assert_eq!(f.format, RuleFormat::Leakscrub);
+        assert_eq!(f.rules[0].confidence, crate::rules::Confidence::High);
+        assert_eq!(f.rules[0].examples.len(), 1);
+    }
 }
