@@ -63,9 +63,10 @@ impl std::fmt::Debug for Finding {
 }
 
 impl Finding {
-    /// The secret as it may be shown: masked unless `reveal`.
+    /// The secret as it may be shown: masked unless `reveal`. A finding
+    /// without a secret (a file flagged by its name) shows none.
     pub fn display_secret(&self, reveal: bool) -> String {
-        if reveal {
+        if reveal || self.secret.is_empty() {
             String::from_utf8_lossy(&self.secret).into_owned()
         } else {
             mask(&self.secret)

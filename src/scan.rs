@@ -257,13 +257,23 @@ impl BlobSink for Scanner {
         self.scan_chunk(prov, &chunk, Some(position));
     }
 
-    fn finished(&self, _prov: &Provenance, bytes: u64) {
+    fn finished(&self, prov: &Provenance, bytes: u64) {
+        self.report_path_only(prov);
         self.files.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
         self.update_progress();
     }
 
-    fn skipped(&self, _input: &str, reason: SkipReason) {
+    fn skipped(&self, input: &str, reason: SkipReason) {
+        // A file that is not read is still there: a rule that flags files
+        // by name (`*.p12` keystores are binary) must see it. What ignore
+        // files hid was never part of the scan.
+        if !matches!(
+            reason,
+            SkipReason::Symlink | SkipReason::Ignored | SkipReason::IgnoredFolder
+        ) {
+            self.report_path_only(&Provenance::path(input));
+        }
         self.skipped_count(reason, 1);
     }
 
@@ -283,6 +293,43 @@ impl BlobSink for Scanner {
 }
 
 impl Scanner {
+    /// Findings of the rules that flag a file by its path alone. Like
+    /// gitleaks, they have no secret and no position (line 0).
+    fn report_path_only(&self, prov: &Provenance) {
+        let rules = self.engine.path_only_matches(&prov.path);
+        if rules.is_empty() {
+            return;
+        }
+        let detected = format!("file detected: {}", prov.path).into_bytes();
+        let found = rules.into_iter().map(|r| {
+            let rule = &self.engine.rules().rules[r];
+            Finding {
+                rule: rule.id.clone(),
+                description: rule.description.clone(),
+                path: prov.path.clone(),
+                line: 0,
+                end_line: 0,
+                column: 0,
+                end_column: 0,
+                fingerprint: fingerprint(&rule.id, prov.fingerprint_path(), b""),
+                entropy: 0.0,
+                confidence: rule.confidence,
+                secret: Vec::new(),
+                commit: prov.commit.clone(),
+                author: prov.author.clone(),
+                email: prov.email.clone(),
+                date: prov.date.clone(),
+                layer: prov.layer.clone(),
+                deleted: prov.deleted,
+                line_text: detected.clone(),
+                line_masked: detected.clone(),
+            }
+        });
+        if let Ok(mut all) = self.findings.lock() {
+            all.extend(found);
+        }
+    }
+
     /// Matches one chunk. `mapped` gives (line, column) of a byte offset
     /// when the chunk's bytes were rewritten from the input; then the end
     /// position is taken just after the secret's last byte, since the byte

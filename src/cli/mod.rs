@@ -241,7 +241,7 @@ pub enum RulesCommand {
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
-    /// Rule files to use instead of the defaults (leakscrub or gitleaks TOML).
+    /// Rule configs (leakscrub or gitleaks TOML), read as `scan --config` reads them.
     pub files: Vec<PathBuf>,
     /// Output format for `list`: text or json.
     #[arg(long, default_value = "text")]

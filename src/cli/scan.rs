@@ -10,9 +10,10 @@ use anyhow::{Context, Result};
 
 use super::{ColorChoice, DirArgs, LogArgs, ScanOptions, EXIT_ERROR};
 use crate::engine::Engine;
-use crate::filters::{Suppressions, IGNORE_FILE};
+use crate::filters::Suppressions;
 use crate::report::{write_report, Format, ReportContext};
-use crate::rules::{load_rule_set, LoadOptions};
+use crate::rules::load::load_rules;
+use crate::rules::LoadOptions;
 use crate::scan::Scanner;
 use crate::sources::fs::{scan_paths, FsOptions};
 use crate::sources::log::{scan_logs, LogOptions, STDIN_NAME};
@@ -83,16 +84,22 @@ pub fn threads(opts: &ScanOptions) -> usize {
 }
 
 /// Builds the engine for a scan: `--config`, else an auto-discovered config
-/// in `config_dir`, on top of the defaults.
+/// in `config_dir`, with or without the defaults as the config says. A
+/// config that replaces the defaults gets a notice (unless `--quiet`).
 pub fn build_engine(opts: &ScanOptions, config_dir: Option<&Path>) -> Result<Arc<Engine>> {
     let config = opts.config.clone().or_else(|| {
         config_dir.and_then(|d| AUTO_CONFIGS.iter().map(|n| d.join(n)).find(|p| p.is_file()))
     });
-    let rules = load_rule_set(&LoadOptions {
+    let loaded = load_rules(&LoadOptions {
         config,
         no_defaults: false,
     })?;
-    Ok(Arc::new(Engine::new(Arc::new(rules))?))
+    if !opts.quiet {
+        for notice in loaded.notices() {
+            eprintln!("leakscrub: {notice}");
+        }
+    }
+    Ok(Arc::new(Engine::new(Arc::new(loaded.rules))?))
 }
 
 /// The part every `scan` subcommand shares once it knows its source.
@@ -116,7 +123,11 @@ where
     let ignore_dir = config_dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    suppress.add_ignore_file(&ignore_dir.join(IGNORE_FILE))?;
+    for warning in suppress.add_ignore_files(&ignore_dir)? {
+        if !opts.quiet {
+            eprintln!("leakscrub: {warning}");
+        }
+    }
 
     // Open the report file before scanning so a bad --output fails fast.
     let mut out: Box<dyn Write> = match &opts.output {

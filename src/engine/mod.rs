@@ -90,6 +90,8 @@ pub struct Engine {
     prefilter: Option<KeywordPrefilter>,
     /// Rules with no keywords: they run on every blob.
     unkeyed: Vec<usize>,
+    /// Rules that report a file by its path alone.
+    path_only: Vec<usize>,
     /// Rules that validate a checksum: their formats let other rules'
     /// matches be recognised as look-alikes.
     checksum_rules: Vec<usize>,
@@ -106,7 +108,14 @@ impl Engine {
             .rules
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.keywords.is_empty())
+            .filter(|(_, r)| r.keywords.is_empty() && !r.path_only)
+            .map(|(i, _)| i)
+            .collect();
+        let path_only = rules
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.path_only)
             .map(|(i, _)| i)
             .collect();
         let checksum_rules = rules
@@ -133,6 +142,7 @@ impl Engine {
             rules,
             prefilter,
             unkeyed,
+            path_only,
             checksum_rules,
             overlap,
             keyword_leads,
@@ -227,6 +237,19 @@ impl Engine {
         }
     }
 
+    /// The path-only rules that report a file at `path`: their path
+    /// matches and no rule or global allowlist exempts the file.
+    pub fn path_only_matches(&self, path: &str) -> Vec<usize> {
+        if self.path_only.is_empty() || self.rules.allowlist.allows_path(path) {
+            return Vec::new();
+        }
+        self.path_only
+            .iter()
+            .copied()
+            .filter(|&r| self.rule_applies(&self.rules.rules[r], Some(path)))
+            .collect()
+    }
+
     fn rule_applies(&self, rule: &Rule, path: Option<&str>) -> bool {
         match (&rule.path, path) {
             (Some(re), Some(p)) => re.is_match(p.as_bytes()) && !rule.allowlist.allows_path(p),
@@ -266,7 +289,7 @@ impl Engine {
                     break;
                 };
                 let Some(whole) = caps.get(0) else { break };
-                let secret = caps.get(rule.secret_group).filter(|s| !s.is_empty());
+                let secret = rule.secret_in(&caps).filter(|s| !s.is_empty());
                 // A delimiter around the secret may have consumed a newline;
                 // the match then belongs to the secret's own line(s) only,
                 // and the next search starts at that newline so a secret at
@@ -326,7 +349,10 @@ impl Engine {
         {
             return None;
         }
-        if rule.allowlist.allows(secret, &hay[whole.clone()], line) {
+        if rule
+            .allowlist
+            .allows(secret, &hay[whole.clone()], line, path)
+        {
             return None;
         }
         let global = &self.rules.allowlist;
@@ -334,7 +360,7 @@ impl Engine {
             if path.is_some_and(|p| global.allows_path(p)) {
                 return None;
             }
-            if global.allows(secret, &hay[whole.clone()], line) {
+            if global.allows(secret, &hay[whole.clone()], line, path) {
                 return None;
             }
         }
