@@ -69,7 +69,7 @@ fn scan_corpus() -> Vec<(String, u64, String, String)> {
         String::from_utf8_lossy(&out.stderr)
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let findings = report["findings"].as_array().unwrap();
+    let findings = report.as_array().unwrap();
     let prefix = format!("{CORPUS}/");
     findings
         .iter()

@@ -78,7 +78,7 @@ fn check_pat_finding(f: &Value) {
 fn json_report_carries_the_finding_fields() {
     let run = scan_basic("json", &[]);
     let v = json(&run.stdout);
-    let findings = v["findings"].as_array().cloned().unwrap_or_default();
+    let findings = v.as_array().cloned().unwrap_or_default();
     check_pat_finding(planted(&findings, PAT_PATH, "github-pat"));
     let oauth = planted(&findings, OAUTH_PATH, "github-oauth");
     assert_eq!(oauth["secret"], "gho_***");
@@ -109,7 +109,7 @@ fn reveal_shows_the_raw_secret_in_every_format() {
         );
     }
     let v = json(&scan_basic("json", &["--reveal"]).stdout);
-    let findings = v["findings"].as_array().cloned().unwrap_or_default();
+    let findings = v.as_array().cloned().unwrap_or_default();
     assert_eq!(planted(&findings, PAT_PATH, "github-pat")["secret"], PAT);
 }
 
@@ -264,7 +264,7 @@ fn sarif_run_describes_tool_rules_and_results() {
     assert_eq!(region["endColumn"], 14 + PAT.len() as u64);
     assert_eq!(region["snippet"]["text"], "ghp_***");
 
-    let findings = json(&scan_basic("json", &[]).stdout)["findings"]
+    let findings = json(&scan_basic("json", &[]).stdout)
         .as_array()
         .cloned()
         .unwrap_or_default();
@@ -530,7 +530,7 @@ fn text_shows_the_masked_line_with_or_without_colour() {
 
 #[test]
 fn text_shows_fingerprints_when_asked() {
-    let findings = json(&scan_basic("json", &[]).stdout)["findings"]
+    let findings = json(&scan_basic("json", &[]).stdout)
         .as_array()
         .cloned()
         .unwrap_or_default();
@@ -550,8 +550,9 @@ fn text_shows_fingerprints_when_asked() {
 // ---------------------------------------------------------------- summary
 
 /// A folder with a secret, a binary file and an empty one, scanned with an
-/// input that does not exist: every kind of count is non-zero.
-fn mixed_scan(format: &str) -> Run {
+/// input that does not exist: every kind of count is non-zero. `extra` are
+/// more arguments, run in the folder.
+fn mixed_scan_with(format: &str, extra: &[&str]) -> (Run, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     fs::write(
         dir.path().join("deploy.env"),
@@ -569,23 +570,30 @@ fn mixed_scan(format: &str) -> Run {
             c.current_dir(dir.path())
                 .args(["scan", "dir", ".", "missing.env", "--no-progress"])
                 .args(["--format", format])
+                .args(extra)
                 .output()
         })
         .unwrap_or_else(|e| panic!("cannot find binary: {e}"))
         .unwrap_or_else(|e| panic!("cannot run binary: {e}"));
-    Run {
+    let run = Run {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         code: output.status.code(),
-    }
+    };
+    (run, dir)
+}
+
+fn mixed_scan(format: &str) -> Run {
+    mixed_scan_with(format, &[]).0
 }
 
 #[test]
-fn json_report_carries_the_scan_summary() {
-    let run = mixed_scan("json");
+fn summary_file_carries_what_the_scan_covered() {
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let coverage = out.path().join("coverage.json");
+    let (run, _dir) = mixed_scan_with("json", &["--summary", &coverage.display().to_string()]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
-    let v = json(&run.stdout);
-    let summary = &v["summary"];
+    let summary = json(&fs::read_to_string(&coverage).unwrap_or_default());
     assert_eq!(summary["files"], 1, "{summary}");
     assert_eq!(summary["bytes"], 14 + PAT.len() as u64);
     assert_eq!(summary["skipped"]["binary"], 1, "{summary}");
@@ -593,7 +601,25 @@ fn json_report_carries_the_scan_summary() {
     assert_eq!(summary["skipped_total"], 2);
     assert_eq!(summary["errors"], 1);
     assert_eq!(summary["findings"], 1);
-    assert_eq!(v["findings"].as_array().map(Vec::len), Some(1));
+    assert_eq!(summary["suppressed"], 0);
+    // The report itself stays an array of findings.
+    assert_eq!(json(&run.stdout).as_array().map(Vec::len), Some(1));
+    assert!(!fs::read_to_string(&coverage)
+        .unwrap_or_default()
+        .contains(PAT));
+}
+
+#[test]
+fn an_unwritable_summary_fails_before_scanning() {
+    let (run, _dir) = mixed_scan_with("json", &["--summary", "no/such/dir/s.json"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("cannot write summary no/such/dir/s.json"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty());
 }
 
 #[test]
@@ -631,17 +657,14 @@ fn a_json_report_is_a_baseline() {
     let baseline = dir.path().join("baseline.json");
     scan_basic("json", &["--output", &baseline.display().to_string()]);
     let written = json(&fs::read_to_string(&baseline).unwrap_or_default());
-    assert!(written["summary"].is_object() && written["findings"].is_array());
+    assert!(written.is_array(), "{written}");
     let run = scan(
         Path::new(BASIC),
         "json",
         &["--baseline", &baseline.display().to_string()],
     );
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert_eq!(
-        json(&run.stdout)["findings"].as_array().map(Vec::len),
-        Some(0)
-    );
+    assert_eq!(json(&run.stdout).as_array().map(Vec::len), Some(0));
     assert!(run.stderr.contains("suppressed"), "{}", run.stderr);
 }
 

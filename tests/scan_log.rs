@@ -32,7 +32,7 @@ fn scan_json(args: &[&str], stdin: Option<Vec<u8>>) -> (i32, Vec<Value>, String)
     }
     let out = cmd.output().unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    let findings = report["findings"].as_array().cloned().unwrap_or_default();
+    let findings = report.as_array().cloned().unwrap_or_default();
     (
         out.status.code().unwrap_or(-1),
         findings,

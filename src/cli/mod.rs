@@ -220,6 +220,10 @@ pub struct ScanOptions {
     /// Text output: show each finding's fingerprint (for `.leakscrubignore`).
     #[arg(long)]
     pub show_fingerprint: bool,
+    /// Write what the scan covered to FILE as JSON: files and bytes read,
+    /// skips by reason, unreadable inputs, findings and suppressed ones.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use super::{ColorChoice, DirArgs, LogArgs, ScanOptions, EXIT_ERROR};
 use crate::engine::Engine;
 use crate::filters::Suppressions;
-use crate::report::{write_report, Format, ReportContext};
+use crate::report::{summary_json, write_report, Format, ReportContext};
 use crate::rules::load::load_rules;
 use crate::rules::LoadOptions;
 use crate::scan::Scanner;
@@ -138,6 +138,12 @@ where
         }
         None => Box::new(BufWriter::new(io::stdout().lock())),
     };
+    let mut summary_out = match &opts.summary {
+        Some(p) => {
+            Some(File::create(p).with_context(|| format!("cannot write summary {}", p.display()))?)
+        }
+        None => None,
+    };
 
     let show_progress = !opts.no_progress && !opts.quiet && io::stderr().is_terminal();
     let scanner = Scanner::new(Arc::clone(&engine), show_progress);
@@ -176,6 +182,17 @@ where
                 .map_or("stdout".to_string(), |p| p.display().to_string());
             return Err(anyhow::anyhow!("cannot write report to {target}: {e}"));
         }
+    }
+
+    if let (Some(file), Some(path)) = (summary_out.as_mut(), &opts.summary) {
+        let mut doc = summary_json(&summary, findings.len());
+        if let Some(obj) = doc.as_object_mut() {
+            obj.insert("suppressed".into(), suppressed.into());
+        }
+        serde_json::to_writer_pretty(&mut *file, &doc)
+            .map_err(io::Error::from)
+            .and_then(|_| writeln!(file))
+            .with_context(|| format!("cannot write summary {}", path.display()))?;
     }
 
     let nothing_to_scan = !summary.scanned_anything() && named_files_only && summary.errors == 0;

@@ -91,7 +91,7 @@ pub(crate) fn sorted(findings: &[Finding]) -> Vec<&Finding> {
 /// The scan's coverage as machine-readable reports carry it, so CI can
 /// check what was read, what was passed over and why, and what could not
 /// be read. No timing: two runs over the same input give the same report.
-pub(crate) fn summary_json(summary: &ScanSummary, findings: usize) -> serde_json::Value {
+pub fn summary_json(summary: &ScanSummary, findings: usize) -> serde_json::Value {
     let skipped: serde_json::Map<String, serde_json::Value> = summary
         .skipped
         .iter()
