@@ -4,7 +4,9 @@
 //!
 //! Lines are written at a steady pace (one per millisecond, like a busy
 //! build), some holding a registered value or a token, each tagged with a
-//! sequence number that the redactor leaves alone.
+//! sequence number that the redactor leaves alone. Every few hundred lines
+//! a private-key header (bare, or with text after it) is printed untagged:
+//! the tagged lines after it must not wait for an END marker.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -57,7 +59,12 @@ fn main() {
             1 => "Compiling serde v1.0.200 (registry)".to_string(),
             _ => format!("   test module_{i}::case ... ok ({} ms)", i % 97),
         };
-        let line = format!("#{i} {body}\n");
+        let mut line = format!("#{i} {body}\n");
+        match i % 300 {
+            7 => line.insert_str(0, "-----BEGIN OPENSSH PRIVATE KEY-----\n"),
+            157 => line.insert_str(0, "-----BEGIN RSA PRIVATE KEY----- (example header)\n"),
+            _ => {}
+        }
         let due = start + Duration::from_millis(i as u64);
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);

@@ -36,9 +36,13 @@ pub struct Finding {
     pub layer: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
-    /// The source line(s) holding the match, raw; mask before display.
+    /// The line(s) holding the secret, raw: shown only with `reveal`.
     #[serde(skip)]
     pub line_text: Vec<u8>,
+    /// The same excerpt with every secret any rule matched in it masked,
+    /// whether or not that match is reported: the form shown by default.
+    #[serde(skip)]
+    pub line_masked: Vec<u8>,
 }
 
 /// Debug output masks the secret and leaves out the line: a `{:?}` in a
@@ -59,24 +63,30 @@ impl std::fmt::Debug for Finding {
 }
 
 impl Finding {
-    /// The secret as it may be shown: masked unless `reveal`.
+    /// The secret as it may be shown: masked unless `reveal`. A finding
+    /// without a secret (a file flagged by its name) shows none.
     pub fn display_secret(&self, reveal: bool) -> String {
-        if reveal {
+        if reveal || self.secret.is_empty() {
             String::from_utf8_lossy(&self.secret).into_owned()
         } else {
             mask(&self.secret)
         }
     }
 
-    /// The matched line with every occurrence of the secret masked (unless
-    /// `reveal`), trimmed and cut to `max` characters.
+    /// The secret's line(s) as they may be shown: raw with `reveal`, else
+    /// with every secret found in them masked; trimmed and cut to `max`
+    /// characters.
     pub fn display_line(&self, reveal: bool, max: usize) -> String {
-        let text = String::from_utf8_lossy(&self.line_text);
-        let secret = String::from_utf8_lossy(&self.secret);
-        let shown = if reveal || secret.is_empty() {
-            text.into_owned()
+        let shown = if reveal {
+            String::from_utf8_lossy(&self.line_text).into_owned()
         } else {
-            text.replace(secret.as_ref(), &mask(&self.secret))
+            let text = String::from_utf8_lossy(&self.line_masked);
+            let secret = String::from_utf8_lossy(&self.secret);
+            if secret.is_empty() {
+                text.into_owned()
+            } else {
+                text.replace(secret.as_ref(), &mask(&self.secret))
+            }
         };
         let trimmed = shown.trim();
         if trimmed.chars().count() > max {
@@ -141,6 +151,7 @@ mod tests {
     fn debug_output_masks_the_secret_and_drops_the_line() {
         let mut f = crate::report::testutil::finding("p", 1);
         f.line_text = b"let t = 'tail-of-line-text'".to_vec();
+        f.line_masked = f.line_text.clone();
         let shown = format!("{f:?}");
         assert!(!shown.contains(crate::report::testutil::TOKEN), "{shown}");
         assert!(!shown.contains("tail-of-line-text"), "{shown}");

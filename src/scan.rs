@@ -3,14 +3,15 @@
 //! keeps its counts for the summary and the progress bar.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::engine::{line_around, Engine};
-use crate::finding::{fingerprint, Finding};
+use crate::engine::{Engine, RawMatch};
+use crate::finding::{fingerprint, mask, Finding};
 use crate::sources::{BlobSink, Chunk, Provenance, SkipReason};
 
 /// Collects findings and counts from every source thread.
@@ -21,8 +22,6 @@ pub struct Scanner {
     bytes: AtomicU64,
     errors: AtomicU64,
     skipped: Mutex<BTreeMap<SkipReason, u64>>,
-    /// Error lines, printed to stderr as they happen unless quiet.
-    quiet: bool,
     progress: Option<ProgressBar>,
     last_progress_ms: AtomicU64,
     started: Instant,
@@ -48,12 +47,26 @@ impl ScanSummary {
     }
 
     pub fn one_line(&self, findings: usize) -> String {
+        self.line_with_suppressed(findings, 0)
+    }
+
+    /// Inputs passed over because an ignore file matched them: (files,
+    /// folders).
+    pub fn ignored(&self) -> (u64, u64) {
+        let count = |r| self.skipped.get(&r).copied().unwrap_or(0);
+        (count(SkipReason::Ignored), count(SkipReason::IgnoredFolder))
+    }
+
+    /// The summary line, with `suppressed` findings dropped by a baseline
+    /// or ignore file. What ignore rules hid comes last, with the way to
+    /// scan it.
+    pub fn line_with_suppressed(&self, findings: usize, suppressed: usize) -> String {
         let secs = self.elapsed.as_secs_f64();
         let mb = self.bytes as f64 / 1e6;
         let mut s = format!(
             "scanned {} file{} ({}) in {:.2}s",
             self.files,
-            if self.files == 1 { "" } else { "s" },
+            plural(self.files),
             human_bytes(self.bytes),
             secs
         );
@@ -63,25 +76,53 @@ impl ScanSummary {
         s.push_str(&format!(
             ", {} finding{}",
             findings,
-            if findings == 1 { "" } else { "s" }
+            plural(findings as u64)
         ));
-        let skipped: u64 = self.skipped.values().sum();
-        if skipped > 0 {
-            let parts: Vec<String> = self
-                .skipped
+        let skipped: Vec<(SkipReason, u64)> = self
+            .skipped
+            .iter()
+            .filter(|(r, n)| !r.is_ignore_rule() && **n > 0)
+            .map(|(r, n)| (*r, *n))
+            .collect();
+        if !skipped.is_empty() {
+            let total: u64 = skipped.iter().map(|(_, n)| n).sum();
+            let parts: Vec<String> = skipped
                 .iter()
                 .map(|(r, n)| format!("{n} {}", r.as_str()))
                 .collect();
-            s.push_str(&format!(", skipped {skipped} ({})", parts.join(", ")));
+            s.push_str(&format!(", skipped {total} ({})", parts.join(", ")));
         }
         if self.errors > 0 {
             s.push_str(&format!(
                 ", {} unreadable input{}",
                 self.errors,
-                if self.errors == 1 { "" } else { "s" }
+                plural(self.errors)
             ));
         }
+        if suppressed > 0 {
+            s.push_str(&format!(", {suppressed} suppressed by baseline/ignore"));
+        }
+        let (files, folders) = self.ignored();
+        if files + folders > 0 {
+            s.push_str(&format!(", {} ignored by .gitignore", files + folders));
+            if folders > 0 {
+                s.push_str(&format!(
+                    " ({files} file{}, {folders} folder{})",
+                    plural(files),
+                    plural(folders)
+                ));
+            }
+            s.push_str("; --no-ignore to scan them");
+        }
         s
+    }
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
     }
 }
 
@@ -101,7 +142,9 @@ pub fn human_bytes(n: u64) -> String {
 }
 
 impl Scanner {
-    pub fn new(engine: Arc<Engine>, quiet: bool, show_progress: bool) -> Scanner {
+    /// Error lines go to stderr as they happen, even when the run is
+    /// quiet: they are the reason a scan fails.
+    pub fn new(engine: Arc<Engine>, show_progress: bool) -> Scanner {
         let progress = show_progress.then(|| {
             let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             pb.set_style(
@@ -118,7 +161,6 @@ impl Scanner {
             bytes: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             skipped: Mutex::new(BTreeMap::new()),
-            quiet,
             progress,
             last_progress_ms: AtomicU64::new(0),
             started: Instant::now(),
@@ -190,9 +232,6 @@ impl Scanner {
     }
 
     fn report_line(&self, line: &str) {
-        if self.quiet {
-            return;
-        }
         match &self.progress {
             Some(pb) => pb.suspend(|| eprintln!("leakscrub: {line}")),
             None => eprintln!("leakscrub: {line}"),
@@ -218,15 +257,32 @@ impl BlobSink for Scanner {
         self.scan_chunk(prov, &chunk, Some(position));
     }
 
-    fn finished(&self, _prov: &Provenance, bytes: u64) {
+    fn finished(&self, prov: &Provenance, bytes: u64) {
+        self.report_path_only(prov);
         self.files.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
         self.update_progress();
     }
 
-    fn skipped(&self, _input: &str, reason: SkipReason) {
+    fn skipped(&self, input: &str, reason: SkipReason) {
+        // A file that is not read is still there: a rule that flags files
+        // by name (`*.p12` keystores are binary) must see it. What ignore
+        // files hid was never part of the scan.
+        if !matches!(
+            reason,
+            SkipReason::Symlink | SkipReason::Ignored | SkipReason::IgnoredFolder
+        ) {
+            self.report_path_only(&Provenance::path(input));
+        }
+        self.skipped_count(reason, 1);
+    }
+
+    fn skipped_count(&self, reason: SkipReason, count: u64) {
+        if count == 0 {
+            return;
+        }
         if let Ok(mut s) = self.skipped.lock() {
-            *s.entry(reason).or_insert(0) += 1;
+            *s.entry(reason).or_insert(0) += count;
         }
     }
 
@@ -237,6 +293,43 @@ impl BlobSink for Scanner {
 }
 
 impl Scanner {
+    /// Findings of the rules that flag a file by its path alone. Like
+    /// gitleaks, they have no secret and no position (line 0).
+    fn report_path_only(&self, prov: &Provenance) {
+        let rules = self.engine.path_only_matches(&prov.path);
+        if rules.is_empty() {
+            return;
+        }
+        let detected = format!("file detected: {}", prov.path).into_bytes();
+        let found = rules.into_iter().map(|r| {
+            let rule = &self.engine.rules().rules[r];
+            Finding {
+                rule: rule.id.clone(),
+                description: rule.description.clone(),
+                path: prov.path.clone(),
+                line: 0,
+                end_line: 0,
+                column: 0,
+                end_column: 0,
+                fingerprint: fingerprint(&rule.id, prov.fingerprint_path(), b""),
+                entropy: 0.0,
+                confidence: rule.confidence,
+                secret: Vec::new(),
+                commit: prov.commit.clone(),
+                author: prov.author.clone(),
+                email: prov.email.clone(),
+                date: prov.date.clone(),
+                layer: prov.layer.clone(),
+                deleted: prov.deleted,
+                line_text: detected.clone(),
+                line_masked: detected.clone(),
+            }
+        });
+        if let Ok(mut all) = self.findings.lock() {
+            all.extend(found);
+        }
+    }
+
     /// Matches one chunk. `mapped` gives (line, column) of a byte offset
     /// when the chunk's bytes were rewritten from the input; then the end
     /// position is taken just after the secret's last byte, since the byte
@@ -249,8 +342,15 @@ impl Scanner {
         mapped: Option<&dyn Fn(usize) -> (u64, u64)>,
     ) {
         let mut raw = Vec::new();
+        // Every match of the chunk, also those a neighbouring chunk reports:
+        // their secrets are masked in the excerpts of this chunk's findings.
         self.engine
-            .scan_into(chunk.data, Some(&prov.path), chunk.keep.clone(), &mut raw);
+            .scan_into(chunk.data, Some(&prov.path), 0..chunk.data.len(), &mut raw);
+        if raw.is_empty() {
+            return;
+        }
+        let secrets = merged_secret_spans(&raw);
+        raw.retain(|m| chunk.keep.contains(&m.start));
         if raw.is_empty() {
             return;
         }
@@ -280,6 +380,7 @@ impl Scanner {
                     chunk.position_from(m.secret_start, (line, column), m.secret_end);
                 (line, column, end_line, end_column)
             };
+            let (line_text, line_masked) = excerpt(chunk.data, &m, &secrets);
             found.push(Finding {
                 rule: rule.id.clone(),
                 description: rule.description.clone(),
@@ -288,7 +389,7 @@ impl Scanner {
                 end_line,
                 column,
                 end_column,
-                fingerprint: fingerprint(&rule.id, &prov.path, &secret),
+                fingerprint: fingerprint(&rule.id, prov.fingerprint_path(), &secret),
                 entropy: m.entropy,
                 confidence: rule.confidence,
                 secret,
@@ -298,7 +399,8 @@ impl Scanner {
                 date: prov.date.clone(),
                 layer: prov.layer.clone(),
                 deleted: prov.deleted,
-                line_text: excerpt(chunk.data, m.start, m.end),
+                line_text,
+                line_masked,
             });
         }
         if let Ok(mut all) = self.findings.lock() {
@@ -307,15 +409,262 @@ impl Scanner {
     }
 }
 
-/// The line(s) around a match, clipped to a margin on each side: a
-/// minified file's one line can be megabytes long. The clip never cuts into
-/// the match, so masking the secret in the excerpt is always complete.
-fn excerpt(hay: &[u8], start: usize, end: usize) -> Vec<u8> {
+/// The secrets of all matches, in order, overlapping ones merged.
+fn merged_secret_spans(raw: &[RawMatch]) -> Vec<Range<usize>> {
+    let mut spans: Vec<Range<usize>> = raw.iter().map(|m| m.secret_start..m.secret_end).collect();
+    spans.sort_by_key(|s| s.start);
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(spans.len());
+    for s in spans {
+        match merged.last_mut() {
+            Some(last) if s.start < last.end => last.end = last.end.max(s.end),
+            _ => merged.push(s),
+        }
+    }
+    merged
+}
+
+/// The finding's own line(s) — those its secret spans, never a line a
+/// delimiter of the match reached — clipped to a margin around the match
+/// (a minified file's one line can be megabytes long). Returned raw, and
+/// masked: every secret of `secrets` in it (any rule's, reported or not)
+/// and any other occurrence of those secrets' text.
+fn excerpt(hay: &[u8], m: &RawMatch, secrets: &[Range<usize>]) -> (Vec<u8>, Vec<u8>) {
     const MARGIN: usize = 160;
-    let line = line_around(hay, start..end);
-    let line_start = line.as_ptr() as usize - hay.as_ptr() as usize;
-    let line_end = line_start + line.len();
-    let from = line_start.max(start.saturating_sub(MARGIN));
-    let to = line_end.min(end + MARGIN);
-    hay[from..to].to_vec()
+    let lines = secret_lines(hay, m.secret_start..m.secret_end);
+    let core = m.start.max(lines.start)..m.end.min(lines.end).max(m.secret_end);
+    let mut from = lines.start.max(core.start.saturating_sub(MARGIN));
+    let mut to = lines.end.min(core.end.saturating_add(MARGIN));
+    // A clip never cuts into a secret: half a secret would show unmasked.
+    let first = secrets.partition_point(|s| s.end <= from);
+    let touching = |from: usize, to: usize| {
+        secrets[first..]
+            .iter()
+            .take_while(move |s| s.start < to)
+            .filter(move |s| s.end > from)
+    };
+    for s in touching(from, to).collect::<Vec<_>>() {
+        from = from.min(s.start.max(lines.start));
+        to = to.max(s.end.min(lines.end));
+    }
+    let raw = hay[from..to].to_vec();
+    let mut masked = Vec::with_capacity(raw.len());
+    let mut masks: Vec<(&[u8], String)> = Vec::new();
+    let mut pos = from;
+    for s in touching(from, to) {
+        let start = s.start.max(from);
+        masked.extend_from_slice(&hay[pos..start]);
+        let mask = mask(&hay[s.clone()]);
+        masked.extend_from_slice(mask.as_bytes());
+        masks.push((&hay[s.clone()], mask));
+        pos = s.end.min(to);
+    }
+    masked.extend_from_slice(&hay[pos..to]);
+    for (secret, mask) in masks {
+        masked = replace_all(&masked, secret, mask.as_bytes());
+    }
+    (raw, masked)
+}
+
+/// The line(s) holding `secret`, without the newline that ends the last:
+/// a secret ending in a newline does not reach into the next line.
+fn secret_lines(hay: &[u8], secret: Range<usize>) -> Range<usize> {
+    let start = memchr::memrchr(b'\n', &hay[..secret.start]).map_or(0, |i| i + 1);
+    let last = if secret.end > secret.start {
+        secret.end - 1
+    } else {
+        secret.start
+    };
+    let end = memchr::memchr(b'\n', &hay[last..]).map_or(hay.len(), |i| last + i);
+    start..end.max(start)
+}
+
+fn replace_all(text: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    if needle.is_empty() {
+        return text.to_vec();
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut pos = 0;
+    for at in memchr::memmem::find_iter(text, needle) {
+        if at < pos {
+            continue;
+        }
+        out.extend_from_slice(&text[pos..at]);
+        out.extend_from_slice(with);
+        pos = at + needle.len();
+    }
+    out.extend_from_slice(&text[pos..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::load::{build_rule_set, parse_rule_file};
+    use crate::sources::Chunk;
+
+    /// A key id rule and a secret rule whose trailing delimiter may match a
+    /// newline, the shape of many real rules.
+    const RULES: &str = r#"
+[[rules]]
+id = "key-id"
+description = "key id"
+regex = '''\b(KID[0-9A-Z]{13})\b'''
+keywords = ["kid"]
+confidence = "high"
+
+[[rules]]
+id = "key-secret"
+description = "key secret"
+regex = '''(?i:key_secret)["']?\s{0,3}[:=]\s{0,3}["']?([A-Za-z0-9/+]{24})(?:[^A-Za-z0-9/+]|$)'''
+keywords = ["key_secret"]
+
+[[rules]]
+id = "db-password"
+description = "db password"
+regex = '''postgres://[a-z_]{1,20}:([^@\s]{8,64})@'''
+keywords = ["postgres://"]
+"#;
+
+    const KID: &str = "KIDQ7WE9RT2YU4IO";
+    const SECRET: &str = "q8VdN2xLr7Tz/Pw4Kc9Hb3Jm";
+    const PASSWORD: &str = "Xk9vR2mPq7LwT4zN";
+
+    fn scanner() -> Scanner {
+        let file = parse_rule_file(RULES, "t.toml").unwrap();
+        let rules = build_rule_set(&[("t".into(), file)], &[]).unwrap();
+        Scanner::new(Arc::new(Engine::new(Arc::new(rules)).unwrap()), false)
+    }
+
+    fn scan(text: &str, keep: Range<usize>) -> Vec<Finding> {
+        let s = scanner();
+        let chunk = Chunk {
+            data: text.as_bytes(),
+            keep,
+            line_base: 0,
+            column_base: 0,
+        };
+        s.scan_chunk(&Provenance::path("creds.json"), &chunk, None);
+        s.finish().0
+    }
+
+    fn masked(f: &Finding) -> String {
+        String::from_utf8_lossy(&f.line_masked).into_owned()
+    }
+
+    #[test]
+    fn excerpt_masks_every_secret_of_its_line_and_stops_at_its_end() {
+        let text = format!(
+            "{{\"KeyId\":\"{KID}\",\"Key_Secret\":\"{SECRET}\"}}\nkey_secret={SECRET}\nDATABASE_URL=postgres://app_user:{PASSWORD}@db:5432/app\n"
+        );
+        let found = scan(&text, 0..text.len());
+        assert_eq!(found.len(), 4, "{found:?}");
+        for f in &found {
+            let shown = masked(f);
+            for s in [KID, SECRET, PASSWORD] {
+                assert!(!shown.contains(s), "{}: {shown}", f.rule);
+            }
+            assert!(!shown.contains('\n'), "{}: {shown}", f.rule);
+        }
+        assert_eq!(
+            masked(&found[0]),
+            "{\"KeyId\":\"KIDQ***\",\"Key_Secret\":\"q8Vd***\"}"
+        );
+        assert_eq!(masked(&found[2]), "key_secret=q8Vd***");
+        assert_eq!(
+            found[2].line_text,
+            format!("key_secret={SECRET}").into_bytes()
+        );
+    }
+
+    #[test]
+    fn a_secret_another_chunk_reports_is_masked_here_too() {
+        let text = format!("a {KID} b postgres://u:{PASSWORD}@h\n");
+        // This chunk keeps only the start: the password's match belongs to
+        // the next chunk, but its secret is on this finding's line.
+        let found = scan(&text, 0..10);
+        assert_eq!(found.len(), 1);
+        assert_eq!(masked(&found[0]), "a KIDQ*** b postgres://u:Xk9v***@h");
+    }
+
+    #[test]
+    fn clipping_a_long_line_never_cuts_a_secret() {
+        // The margin after the key id ends inside the password.
+        let filler = "x".repeat(140);
+        let text = format!("{KID} {filler} postgres://app:{PASSWORD}@h {filler}\n");
+        let found = scan(&text, 0..text.len());
+        let kid = found.iter().find(|f| f.rule == "key-id").unwrap();
+        let shown = masked(kid);
+        assert!(!shown.contains(&PASSWORD[4..]), "{shown}");
+        assert!(shown.ends_with("postgres://app:Xk9v***"), "{shown}");
+    }
+
+    #[test]
+    fn other_occurrences_of_a_masked_secret_are_masked() {
+        let text = format!("key_secret={SECRET} # rotated from {SECRET}\n");
+        let found = scan(&text, 0..text.len());
+        assert_eq!(
+            masked(&found[0]),
+            "key_secret=q8Vd*** # rotated from q8Vd***"
+        );
+    }
+
+    #[test]
+    fn secret_lines_end_before_a_secret_s_final_newline() {
+        let hay = b"one\nBEGIN\nbody\n\nnext\n";
+        assert_eq!(secret_lines(hay, 4..15), 4..14);
+        assert_eq!(secret_lines(hay, 4..9), 4..9);
+        assert_eq!(secret_lines(hay, 0..1), 0..3);
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::*;
+
+    fn summary(skipped: &[(SkipReason, u64)], errors: u64) -> ScanSummary {
+        ScanSummary {
+            files: 12,
+            bytes: 48_200,
+            errors,
+            skipped: skipped.iter().copied().collect(),
+            elapsed: Duration::from_millis(30),
+        }
+    }
+
+    #[test]
+    fn ignored_entries_come_last_with_the_way_to_scan_them() {
+        let s = summary(
+            &[
+                (SkipReason::Binary, 2),
+                (SkipReason::Ignored, 4),
+                (SkipReason::IgnoredFolder, 3),
+                (SkipReason::NotAFile, 1),
+            ],
+            1,
+        );
+        let line = s.line_with_suppressed(2, 1);
+        assert!(
+            line.ends_with(
+                ", skipped 3 (2 binary, 1 not a regular file), 1 unreadable input, \
+                 1 suppressed by baseline/ignore, \
+                 7 ignored by .gitignore (4 files, 3 folders); --no-ignore to scan them"
+            ),
+            "{line}"
+        );
+        assert_eq!(s.ignored(), (4, 3));
+    }
+
+    #[test]
+    fn ignored_files_alone_need_no_breakdown() {
+        let line = summary(&[(SkipReason::Ignored, 1)], 0).one_line(0);
+        assert!(
+            line.ends_with(", 0 findings, 1 ignored by .gitignore; --no-ignore to scan them"),
+            "{line}"
+        );
+        let line = summary(&[], 0).one_line(0);
+        assert!(
+            !line.contains("ignored") && !line.contains("skipped"),
+            "{line}"
+        );
+    }
 }

@@ -68,7 +68,8 @@ fn scan_corpus() -> Vec<(String, u64, String, String)> {
         "expected findings; stderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report.as_array().unwrap();
     let prefix = format!("{CORPUS}/");
     findings
         .iter()

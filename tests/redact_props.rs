@@ -276,3 +276,185 @@ proptest! {
         }
     }
 }
+
+/// A stretch of a build log around private keys and `::add-mask::` lines.
+#[derive(Debug, Clone)]
+enum Segment {
+    /// An ordinary line from a build log.
+    Ordinary(usize),
+    /// A PEM private key: its kind, its body lines (full ones, maybe a
+    /// shorter last one), and whether it stops before its END marker.
+    Key {
+        kind: usize,
+        lines: Vec<Vec<u8>>,
+        cut_short: bool,
+    },
+    /// `::add-mask::` with leading blanks and a mixed-case name (or the
+    /// legacy `##[add-mask]` after some text), then a line that uses the
+    /// value.
+    Mask {
+        lead: usize,
+        upper: bool,
+        legacy: bool,
+        value: Vec<u8>,
+    },
+    /// Lines `from..to` of a key registered as a known value, printed on
+    /// their own (`sed -n 3,4p key.pem`).
+    KnownLines(usize, usize),
+}
+
+/// The lines of the key registered as a known value in
+/// `keys_and_commands_in_any_chunking`: a PKCS#8 shape, deterministic.
+fn known_key_lines() -> Vec<String> {
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        B64[(x % 64) as usize] as char
+    };
+    let mut lines = vec!["-----BEGIN PRIVATE KEY-----".to_string()];
+    for _ in 0..5 {
+        lines.push((0..64).map(|_| next()).collect());
+    }
+    lines.push((0..28).map(|_| next()).collect::<String>() + "==");
+    lines.push("-----END PRIVATE KEY-----".to_string());
+    lines
+}
+
+const ORDINARY: &[&str] = &[
+    "Step 3/9 : RUN make build",
+    "ordinary line (done)",
+    "Compiling",
+    "npm WARN deprecated request@2.88.2",
+    "export KEY_HEADER='-----BEGIN EC PRIVATE KEY-----'",
+    "-----BEGIN OPENSSH PRIVATE KEY----- (example header)",
+    "{\"type\": \"service_account\", \"project_id\": \"acme-ci\"}",
+    "  ::add-mask-x::not a command",
+    "",
+];
+const KINDS: &[&str] = &["", "RSA ", "EC ", "OPENSSH "];
+
+fn segment_strategy() -> impl Strategy<Value = Segment> {
+    let b64 = prop_oneof![
+        b'A'..=b'Z',
+        b'a'..=b'z',
+        b'0'..=b'9',
+        Just(b'+'),
+        Just(b'/')
+    ];
+    let line = proptest::collection::vec(b64, 64);
+    prop_oneof![
+        3 => (0..ORDINARY.len()).prop_map(Segment::Ordinary),
+        2 => (0..KINDS.len(), proptest::collection::vec(line, 1..5), 0usize..63, any::<bool>())
+            .prop_map(|(kind, mut lines, last, cut_short)| {
+                // A last line as short as a few characters could occur in
+                // the rest of the log by chance.
+                if last >= 8 {
+                    let mut tail = lines[0].clone();
+                    tail.truncate(last);
+                    tail.reverse();
+                    lines.push(tail);
+                }
+                Segment::Key { kind, lines, cut_short }
+            }),
+        1 => (0usize..8, 1usize..4).prop_map(|(from, n)| Segment::KnownLines(from, (from + n).min(8))),
+        1 => (0usize..4, any::<bool>(), any::<bool>(), proptest::collection::vec(prop_oneof![b'a'..=b'z', b'0'..=b'9'], 8..16))
+            .prop_map(|(lead, upper, legacy, mut value)| {
+                value.splice(0..0, *b"mv-");
+                Segment::Mask { lead, upper, legacy, value }
+            }),
+    ]
+}
+
+fn rules() -> &'static leakscrub::rules::RuleSet {
+    static RULES: std::sync::OnceLock<leakscrub::rules::RuleSet> = std::sync::OnceLock::new();
+    RULES.get_or_init(|| load_rule_set(&LoadOptions::default()).unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Private keys (whole or cut short) among ordinary lines,
+    /// runner-style `::add-mask::` commands (both forms) and lines of a
+    /// key known as a value, with `\n` or `\r\n`: any
+    /// chunking and flushing equals one-shot redaction, no body line of a
+    /// key and no registered value is written, and no line break is lost
+    /// but those of the command lines.
+    #[test]
+    fn keys_and_commands_in_any_chunking(
+        segments in proptest::collection::vec(segment_strategy(), 1..14),
+        crlf in any::<bool>(),
+        cuts in proptest::collection::vec(1usize..80, 0..80),
+        flushes in proptest::collection::vec(any::<bool>(), 80),
+    ) {
+        let key_lines = known_key_lines();
+        let known = [KnownValue { name: "DEPLOY_KEY".into(), value: (key_lines.join("\n") + "\n").into_bytes() }];
+        let shared = Arc::new(Redaction::new(rules(), &known, RedactConfig::default()).unwrap());
+        let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+        let mut input = Vec::new();
+        let mut secrets: Vec<Vec<u8>> = Vec::new();
+        let mut commands = 0;
+        for seg in &segments {
+            match seg {
+                Segment::KnownLines(from, to) => {
+                    for line in &key_lines[*from..*to] {
+                        input.extend_from_slice(line.as_bytes());
+                        input.extend_from_slice(eol);
+                        if !line.starts_with("-----") {
+                            secrets.push(line.as_bytes()[..20].to_vec());
+                        }
+                    }
+                }
+                Segment::Ordinary(i) => {
+                    input.extend_from_slice(ORDINARY[*i].as_bytes());
+                    input.extend_from_slice(eol);
+                }
+                Segment::Key { kind, lines, cut_short } => {
+                    let kind = KINDS[*kind];
+                    input.extend_from_slice(format!("-----BEGIN {kind}PRIVATE KEY-----").as_bytes());
+                    input.extend_from_slice(eol);
+                    for l in lines {
+                        input.extend_from_slice(l);
+                        input.extend_from_slice(eol);
+                        if l.len() >= 8 {
+                            secrets.push(l[..l.len().min(20)].to_vec());
+                        }
+                    }
+                    if !cut_short {
+                        input.extend_from_slice(format!("-----END {kind}PRIVATE KEY-----").as_bytes());
+                        input.extend_from_slice(eol);
+                    }
+                }
+                Segment::Mask { lead, upper, legacy, value } => {
+                    if *legacy {
+                        input.extend_from_slice(&b"[step] "[..*lead * 2]);
+                        input.extend_from_slice(if *upper { b"##[ADD-MASK]" } else { b"##[add-mask]" });
+                    } else {
+                        input.extend_from_slice(&b" \t  "[..*lead]);
+                        input.extend_from_slice(if *upper { b"::ADD-MASK::" } else { b"::add-mask::" });
+                        commands += 1;
+                    }
+                    input.extend_from_slice(value);
+                    input.extend_from_slice(eol);
+                    input.extend_from_slice(b"login with ");
+                    input.extend_from_slice(value);
+                    input.extend_from_slice(b" (ok)");
+                    input.extend_from_slice(eol);
+                    secrets.push(value.clone());
+                }
+            }
+        }
+        let one_shot = redact_all(&shared, &input);
+        let chunked = redact_in_pieces(&shared, &input, &cuts, &flushes);
+        prop_assert_eq!(String::from_utf8_lossy(&chunked), String::from_utf8_lossy(&one_shot));
+        let byte_wise = redact_in_pieces(&shared, &input, &[1; 8192], &flushes);
+        prop_assert_eq!(&byte_wise, &one_shot);
+        for s in &secrets {
+            prop_assert!(!contains(&one_shot, s), "{} leaked", String::from_utf8_lossy(s));
+        }
+        let count = |b: &[u8]| b.iter().filter(|&&x| x == b'\n').count();
+        prop_assert_eq!(count(&one_shot) + commands, count(&input));
+    }
+}

@@ -519,12 +519,153 @@ fn text_is_plain_when_piped() {
 }
 
 #[test]
-fn text_in_colour_adds_masked_excerpt() {
-    let run = scan_basic("text", &["--color", "always"]);
-    assert!(run.stdout.contains('\x1b'));
-    let plain = strip_ansi(&run.stdout);
+fn text_shows_the_masked_line_with_or_without_colour() {
+    let plain = scan_basic("text", &["--color", "never"]).stdout;
     assert!(plain.contains("    GITHUB_TOKEN=ghp_***\n"), "{plain}");
-    assert!(!run.stdout.contains(PAT));
+    let coloured = scan_basic("text", &["--color", "always"]).stdout;
+    assert!(coloured.contains('\x1b'));
+    assert_eq!(strip_ansi(&coloured), plain);
+    assert!(!coloured.contains(PAT));
+}
+
+#[test]
+fn text_shows_fingerprints_when_asked() {
+    let findings = json(&scan_basic("json", &[]).stdout)
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let fp = planted(&findings, PAT_PATH, "github-pat")["fingerprint"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let text = scan_basic("text", &["--show-fingerprint"]).stdout;
+    assert!(
+        text.lines()
+            .any(|l| l == format!("{PAT_PATH}:3:14  github-pat  ghp_***  {fp}")),
+        "{text}"
+    );
+    assert!(!scan_basic("text", &[]).stdout.contains(&fp));
+}
+
+// ---------------------------------------------------------------- summary
+
+/// A folder with a secret, a binary file and an empty one, scanned with an
+/// input that does not exist: every kind of count is non-zero. `extra` are
+/// more arguments, run in the folder.
+fn mixed_scan_with(format: &str, extra: &[&str]) -> (Run, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    fs::write(
+        dir.path().join("deploy.env"),
+        format!("GITHUB_TOKEN={PAT}\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    fs::write(
+        dir.path().join("logo.png"),
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    fs::write(dir.path().join("empty.txt"), b"").unwrap_or_else(|e| panic!("{e}"));
+    let output = Command::cargo_bin("leakscrub")
+        .map(|mut c| {
+            c.current_dir(dir.path())
+                .args(["scan", "dir", ".", "missing.env", "--no-progress"])
+                .args(["--format", format])
+                .args(extra)
+                .output()
+        })
+        .unwrap_or_else(|e| panic!("cannot find binary: {e}"))
+        .unwrap_or_else(|e| panic!("cannot run binary: {e}"));
+    let run = Run {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: output.status.code(),
+    };
+    (run, dir)
+}
+
+fn mixed_scan(format: &str) -> Run {
+    mixed_scan_with(format, &[]).0
+}
+
+#[test]
+fn summary_file_carries_what_the_scan_covered() {
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let coverage = out.path().join("coverage.json");
+    let (run, _dir) = mixed_scan_with("json", &["--summary", &coverage.display().to_string()]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let summary = json(&fs::read_to_string(&coverage).unwrap_or_default());
+    assert_eq!(summary["files"], 1, "{summary}");
+    assert_eq!(summary["bytes"], 14 + PAT.len() as u64);
+    assert_eq!(summary["skipped"]["binary"], 1, "{summary}");
+    assert_eq!(summary["skipped"]["empty"], 1, "{summary}");
+    assert_eq!(summary["skipped_total"], 2);
+    assert_eq!(summary["errors"], 1);
+    assert_eq!(summary["findings"], 1);
+    assert_eq!(summary["suppressed"], 0);
+    // The report itself stays an array of findings.
+    assert_eq!(json(&run.stdout).as_array().map(Vec::len), Some(1));
+    assert!(!fs::read_to_string(&coverage)
+        .unwrap_or_default()
+        .contains(PAT));
+}
+
+#[test]
+fn an_unwritable_summary_fails_before_scanning() {
+    let (run, _dir) = mixed_scan_with("json", &["--summary", "no/such/dir/s.json"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("cannot write summary no/such/dir/s.json"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn jsonl_lines_are_findings_only() {
+    let run = mixed_scan("jsonl");
+    let lines: Vec<Value> = run.stdout.lines().map(json).collect();
+    assert_eq!(lines.len(), 1, "{}", run.stdout);
+    assert!(lines
+        .iter()
+        .all(|l| l["rule"].is_string() && l["fingerprint"].is_string()));
+}
+
+#[test]
+fn sarif_run_carries_the_summary_and_an_incomplete_scan_fails_the_invocation() {
+    let run = mixed_scan("sarif");
+    let doc = json(&run.stdout);
+    assert_valid_sarif(&doc);
+    let sarif_run = &doc["runs"][0];
+    assert_eq!(sarif_run["properties"]["summary"]["errors"], 1);
+    assert_eq!(sarif_run["properties"]["summary"]["skipped"]["binary"], 1);
+    assert_eq!(sarif_run["invocations"][0]["executionSuccessful"], false);
+
+    let complete = json(&scan_basic("sarif", &[]).stdout);
+    assert_valid_sarif(&complete);
+    assert_eq!(
+        complete["runs"][0]["invocations"][0]["executionSuccessful"],
+        true
+    );
+    assert_eq!(complete["runs"][0]["properties"]["summary"]["errors"], 0);
+}
+
+#[test]
+fn a_json_report_is_a_baseline() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let baseline = dir.path().join("baseline.json");
+    scan_basic("json", &["--output", &baseline.display().to_string()]);
+    let written = json(&fs::read_to_string(&baseline).unwrap_or_default());
+    assert!(written.is_array(), "{written}");
+    let run = scan(
+        Path::new(BASIC),
+        "json",
+        &["--baseline", &baseline.display().to_string()],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(json(&run.stdout).as_array().map(Vec::len), Some(0));
+    assert!(run.stderr.contains("suppressed"), "{}", run.stderr);
 }
 
 fn strip_ansi(text: &str) -> String {

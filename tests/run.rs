@@ -267,3 +267,144 @@ fn progress_bar_redrawn_faster_than_the_flush_delay_still_shows() {
     stdout.read_to_end(&mut rest).unwrap();
     assert!(child.wait().unwrap().success());
 }
+
+// `--report` that cannot be written.
+
+/// A report path whose parent folder does not exist.
+fn unwritable_report_path() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing-folder").join("run-report.json");
+    (dir, path.to_str().unwrap().to_string())
+}
+
+#[test]
+fn unwritable_report_keeps_the_commands_failing_exit_code() {
+    let (_dir, report) = unwritable_report_path();
+    let token = make_github_style_token("ghp_", "Rk4mW8qT2vN6xB1cZ9pL3sH7dF5gJ0");
+    let (out, err, code) = run_sh(
+        &["--report", &report],
+        &format!("echo deploy with {token}; echo step failed >&2; exit 7"),
+    );
+    assert_eq!(code, 7);
+    assert_eq!(out, b"deploy with ***\n");
+    let err = String::from_utf8_lossy(&err);
+    let report_lines: Vec<&str> = err.lines().filter(|l| l.contains("report")).collect();
+    assert_eq!(report_lines.len(), 1, "{err}");
+    assert!(report_lines[0].contains("run-report.json"), "{err}");
+    assert!(err.starts_with("step failed\n"), "{err}");
+    assert!(!err.contains(&token), "{err}");
+}
+
+#[test]
+fn unwritable_report_turns_a_clean_exit_into_an_error() {
+    let (_dir, report) = unwritable_report_path();
+    let (_, err, code) = run_sh(&["--report", &report], "echo all good");
+    assert_eq!(code, 2);
+    assert!(String::from_utf8_lossy(&err).contains("run-report.json"));
+    // --fail-on-match does not hide the failure behind a "masked" 1.
+    let (_, _, code) = run_sh(
+        &["--report", &report, "--fail-on-match"],
+        "echo ::add-mask::masked-value-8; echo masked-value-8",
+    );
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn writable_report_is_still_written_with_the_commands_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("run-report.json");
+    let (_, _, code) = run_sh(
+        &["--report", report.to_str().unwrap()],
+        "echo ::add-mask::deploy-pass-41; echo deploy-pass-41; exit 4",
+    );
+    assert_eq!(code, 4);
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(text.contains("\"masked\": 1"), "{text}");
+    assert!(!text.contains("deploy-pass-41"), "{text}");
+}
+
+// Background processes that keep the command's pipes open.
+
+/// Runs `leakscrub run ARGS -- sh -c SCRIPT` and times it. `$BG_PIDS` in
+/// SCRIPT names a file to append background pids to; they are killed
+/// afterwards so no test leaves a process behind.
+fn timed_run_sh(args: &[&str], script: &str) -> (Vec<u8>, Vec<u8>, i32, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("bg.pids");
+    let script = script.replace("$BG_PIDS", pid_file.to_str().unwrap());
+    let started = Instant::now();
+    let (out, err, code) = run_sh(args, &script);
+    let took = started.elapsed();
+    for pid in std::fs::read_to_string(&pid_file)
+        .unwrap_or_default()
+        .split_whitespace()
+    {
+        let _ = StdCommand::new("kill").arg(pid).status();
+    }
+    (out, err, code, took)
+}
+
+#[test]
+fn background_process_holding_the_pipes_does_not_delay_the_exit() {
+    let (out, _, code, took) = timed_run_sh(
+        &[],
+        "sleep 30 & echo $! >> $BG_PIDS; echo deploy started; exit 5",
+    );
+    assert_eq!(code, 5);
+    assert_eq!(out, b"deploy started\n");
+    // Without the grace limit this takes the background sleep's 30 s.
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+}
+
+#[test]
+fn background_process_on_stderr_only_does_not_delay_the_exit() {
+    let (_, err, code, took) = timed_run_sh(
+        &[],
+        "sleep 30 >/dev/null & echo $! >> $BG_PIDS; echo warn >&2",
+    );
+    assert_eq!(code, 0);
+    assert_eq!(err, b"warn\n");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+}
+
+#[test]
+fn everything_the_command_wrote_before_exiting_comes_out_redacted() {
+    // More than a pipe holds, so the command blocks until it is read and
+    // some of it is still in the pipe when the command exits.
+    let token = make_github_style_token("ghp_", "Vb7nM3kQ9wE2rT6yU1iO5pA8sD4fG0");
+    let script = format!(
+        "sleep 30 & echo $! >> $BG_PIDS; \
+         i=0; while [ $i -lt 6000 ]; do echo \"step $i token {token} ok\"; i=$((i+1)); done; \
+         printf 'last {token} no newline'; exit 9"
+    );
+    let (out, _, code, took) = timed_run_sh(&[], &script);
+    assert_eq!(code, 9);
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    let text = String::from_utf8_lossy(&out);
+    assert!(!text.contains(&token));
+    assert_eq!(text.lines().count(), 6001);
+    assert!(text.starts_with("step 0 token *** ok\n"), "{}", &text[..60]);
+    assert!(text.ends_with("step 5999 token *** ok\nlast *** no newline"));
+}
+
+#[test]
+fn background_process_that_never_stops_writing_secrets_is_cut_off_redacted() {
+    let token = make_github_style_token("ghp_", "Lp2oK8iJ4uH6yG0tF3rD9eS1wA5qZ7");
+    // The writer dies of a broken pipe once leakscrub has gone.
+    let script = format!(
+        "(while :; do echo \"worker {token}\"; done) & echo $! >> $BG_PIDS; \
+         sleep 0.3; echo command done; exit 4"
+    );
+    let (out, err, code, took) = timed_run_sh(&[], &script);
+    assert_eq!(code, 4);
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    let text = String::from_utf8_lossy(&out);
+    assert!(!text.contains(&token[..8]));
+    assert!(!String::from_utf8_lossy(&err).contains(&token[..8]));
+    assert!(text.contains("command done\n"));
+    let stray: Vec<&str> = text
+        .lines()
+        .filter(|l| *l != "worker ***" && *l != "command done")
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}

@@ -31,7 +31,8 @@ fn scan_json(args: &[&str], stdin: Option<Vec<u8>>) -> (i32, Vec<Value>, String)
         cmd.write_stdin(input);
     }
     let out = cmd.output().unwrap();
-    let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let findings = report.as_array().cloned().unwrap_or_default();
     (
         out.status.code().unwrap_or(-1),
         findings,
@@ -324,5 +325,288 @@ fn large_log_positions_survive_chunking() {
     assert_eq!(
         findings[0]["column"],
         raw_position(&log, TOKEN.as_bytes()).1
+    );
+}
+
+/// Runs the binary through bash, for process substitution: `$0` is the
+/// binary, `$1`... the arguments given.
+fn through_bash(script: &str, args: &[&Path]) -> (i32, Vec<Value>, String) {
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .arg(assert_cmd::cargo::cargo_bin("leakscrub"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_slice(&out.stdout).unwrap_or_default(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn process_substitution_and_dev_stdin_are_read_without_seeking() {
+    let log = fixture("github-actions.log");
+    let (code, direct, _) = scan_json(&[log.to_str().unwrap()], None);
+    assert_eq!(code, 1);
+    let (code, findings, stderr) = through_bash(
+        r#""$0" scan log -f json --reveal --no-progress <(cat "$1")"#,
+        &[&log],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(findings.len(), direct.len());
+    let f = &findings[0];
+    assert!(f["path"].as_str().unwrap().starts_with("/dev/fd/"), "{f}");
+    assert_eq!(
+        (&f["line"], &f["column"]),
+        (&direct[0]["line"], &direct[0]["column"])
+    );
+    assert_eq!(f["secret"], TOKEN);
+
+    // `/dev/stdin` when standard input is a pipe.
+    let (code, findings, stderr) = scan_json(&["/dev/stdin"], Some(std::fs::read(&log).unwrap()));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(findings[0]["path"], "/dev/stdin");
+    assert_eq!(findings[0]["line"], direct[0]["line"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_log_archive_through_a_pipe_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = build_archive(&[
+        (
+            "build/2_Set up job.txt",
+            b"2026-01-02T03:04:05.0000000Z Current runner version: '2.321.0'\n".to_vec(),
+        ),
+        (
+            "build/4_Publish.txt",
+            format!(
+                "2026-01-02T03:04:06.0000000Z npm config set //npm.pkg.github.com/:_authToken {TOKEN}\n\
+                 2026-01-02T03:04:06.1000000Z aws configure set aws_access_key_id AKIAQYLPMN5HHHFPZAM2\n"
+            )
+            .into_bytes(),
+        ),
+    ]);
+    let path = write_temp(dir.path(), "logs_48213.zip", &archive);
+    let (code, findings, stderr) = through_bash(
+        r#""$0" scan log -f json --no-progress <(cat "$1")"#,
+        &[&path],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let mut where_found: Vec<(String, u64)> = findings
+        .iter()
+        .map(|f| {
+            let p = f["path"].as_str().unwrap();
+            (
+                p[p.find('!').unwrap()..].to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    where_found.sort();
+    assert_eq!(
+        where_found,
+        [
+            ("!build/4_Publish.txt".to_string(), 1),
+            ("!build/4_Publish.txt".to_string(), 2)
+        ]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_named_fifo_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("job.log");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let log = std::fs::read(fixture("gitlab.log")).unwrap();
+    let writer = {
+        let (fifo, log) = (fifo.clone(), log.clone());
+        std::thread::spawn(move || std::fs::write(fifo, log))
+    };
+    let (code, findings, stderr) = scan_json(&[fifo.to_str().unwrap()], None);
+    // Joined only once the FIFO was surely read: a writer left without a
+    // reader would block forever.
+    assert_eq!(code, 1, "{stderr}");
+    writer.join().unwrap().unwrap();
+    let (_, direct, _) = scan_json(&[fixture("gitlab.log").to_str().unwrap()], None);
+    let lines = |fs: &[Value]| {
+        fs.iter()
+            .map(|f| (f["line"].clone(), f["column"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(lines(&findings), lines(&direct));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn character_devices_are_refused_with_the_reason() {
+    let out = leakscrub()
+        .args(["scan", "log", "--no-progress", "/dev/zero"])
+        .arg(fixture("clean.log"))
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("leakscrub: /dev/zero: a character device, not a file"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("scanned 1 file"), "{stderr}");
+}
+
+#[test]
+fn quiet_still_names_the_unreadable_log() {
+    let out = leakscrub()
+        .args(["scan", "log", "-q", "artifacts/build-48213.log"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "leakscrub: artifacts/build-48213.log: no such file or directory"
+    );
+}
+
+#[test]
+fn empty_logs_are_nothing_to_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = write_temp(dir.path(), "0_Cleanup.txt", b"");
+    let (code, findings, stderr) = scan_json(&[empty.to_str().unwrap()], None);
+    assert_eq!((code, findings.len()), (0, 0), "{stderr}");
+    assert!(stderr.contains("nothing to scan"), "{stderr}");
+    let (code, _, stderr) = scan_json(&["-"], Some(Vec::new()));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("nothing to scan"), "{stderr}");
+}
+
+fn windows_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/windows")
+        .join(name)
+}
+
+fn positions(findings: &[Value]) -> Vec<(String, u64, u64, u64)> {
+    let mut p: Vec<_> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+                f["end_column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    p.sort();
+    p
+}
+
+#[test]
+fn utf16_transcripts_are_decoded_from_files_and_stdin() {
+    let text = windows_fixture("Transcript.txt");
+    let (code, reference, _) = scan_json(&[text.to_str().unwrap()], None);
+    assert_eq!(code, 1);
+    let reference = positions(&reference);
+    assert!(reference.len() >= 4, "{reference:?}");
+    let dir = tempfile::tempdir().unwrap();
+    // Windows PowerShell's Out-File: UTF-16LE with a BOM and CRLF.
+    let le = dir.path().join("Transcript-le.txt");
+    let status = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys; t = open(sys.argv[1], encoding='utf-8').read(); \
+             open(sys.argv[2], 'wb').write(t.replace('\\n', '\\r\\n').encode('utf-16'))",
+        ])
+        .arg(&text)
+        .arg(&le)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Big-endian, the mark encoded by iconv from U+FEFF.
+    let be = dir.path().join("Transcript-be.txt");
+    let status = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "{ printf '\\357\\273\\277'; cat \"$1\"; } | iconv -f UTF-8 -t UTF-16BE > \"$2\"",
+        ])
+        .arg("sh")
+        .arg(&text)
+        .arg(&be)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(&std::fs::read(&be).unwrap()[..2], b"\xfe\xff");
+    for encoded in [&le, &be] {
+        let (code, found, stderr) = scan_json(&[encoded.to_str().unwrap()], None);
+        assert_eq!(code, 1, "{stderr}");
+        assert_eq!(positions(&found), reference, "{}", encoded.display());
+        let (code, found, stderr) = scan_json(&["-"], Some(std::fs::read(encoded).unwrap()));
+        assert_eq!(code, 1, "{stderr}");
+        assert_eq!(positions(&found), reference, "stdin {}", encoded.display());
+    }
+}
+
+#[test]
+fn log_fingerprints_do_not_depend_on_how_the_path_is_typed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("orders");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    std::fs::create_dir_all(repo.join("ci/logs")).unwrap();
+    let log = repo.join("ci/logs/build-48213.log");
+    std::fs::copy(fixture("github-actions.log"), &log).unwrap();
+    let archive = build_archive(&[(
+        "build/3_Build.txt",
+        std::fs::read(fixture("gitlab.log")).unwrap(),
+    )]);
+    write_temp(&repo.join("ci/logs"), "logs_48213.zip", &archive);
+    let run = |cwd: &Path, args: &[&str]| {
+        let out = leakscrub()
+            .current_dir(cwd)
+            .args(["scan", "log", "-f", "json", "--no-progress"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let found: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        let mut fps: Vec<String> = found
+            .iter()
+            .map(|f| f["fingerprint"].as_str().unwrap().to_string())
+            .collect();
+        fps.sort();
+        fps
+    };
+    let abs = repo.join("ci/logs");
+    let expected = run(
+        &repo,
+        &["ci/logs/build-48213.log", "ci/logs/logs_48213.zip"],
+    );
+    assert!(expected.len() >= 2);
+    assert_eq!(run(&abs, &["build-48213.log", "logs_48213.zip"]), expected);
+    assert_eq!(
+        run(
+            Path::new("/"),
+            &[
+                abs.join("build-48213.log").to_str().unwrap(),
+                abs.join("logs_48213.zip").to_str().unwrap()
+            ]
+        ),
+        expected
+    );
+    assert_eq!(
+        run(
+            &repo.join("ci"),
+            &["./logs/../logs/build-48213.log", "logs/logs_48213.zip"]
+        ),
+        expected
     );
 }

@@ -26,14 +26,14 @@ fuzz_target!(|data: &[u8]| {
     let lines = data.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
     let prov = Provenance::path("fuzz");
 
-    let scanner = Scanner::new(Arc::clone(&engine), true, false);
+    let scanner = Scanner::new(Arc::clone(&engine), false);
     let _ = feed_reader(data, &prov, &scanner, 4096, 2);
     let (findings, _) = scanner.finish();
     for f in &findings {
         assert!(f.line >= 1 && f.line <= lines && f.end_line <= lines);
     }
 
-    let scanner = Scanner::new(Arc::clone(&engine), true, false);
+    let scanner = Scanner::new(Arc::clone(&engine), false);
     let _ = scan_log_stream(data, &prov, 4096, &scanner);
     let (findings, _) = scanner.finish();
     for f in &findings {

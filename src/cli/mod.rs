@@ -18,6 +18,15 @@ pub const EXIT_FINDINGS: i32 = 1;
 /// Exit code for usage, config and input errors, including "nothing scanned".
 pub const EXIT_ERROR: i32 = 2;
 
+/// Bounds of the numeric options. Threads beyond a thousand only cost
+/// memory; exit codes are one byte; a value of one byte is masked on
+/// request but anything past a kilobyte is not a "minimum"; a flush delay
+/// past a minute would make prompts look hung.
+pub const MAX_THREADS: u64 = 1024;
+pub const MAX_EXIT_CODE: u64 = 255;
+pub const MIN_LENGTH_RANGE: (u64, u64) = (1, 1024);
+pub const MAX_FLUSH_MS: u64 = 60_000;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "leakscrub",
@@ -45,8 +54,15 @@ pub enum Command {
 }
 
 /// The environment variable globs `--values-from-env` reads by default.
-pub const DEFAULT_VALUE_ENV_GLOBS: &str =
-    "*TOKEN*,*SECRET*,*PASSWORD*,*PASSWD*,*_KEY,*CREDENTIAL*,*PRIVATE*";
+/// Broad on purpose (`*PASS*` also catches `PASSPHRASE`, `*AUTH*` catches
+/// `BASIC_AUTH` and `DOCKER_AUTH_CONFIG`): masking a harmless value costs
+/// less than missing a secret. The `!` globs drop well-known variables
+/// whose values are not secret but show up in logs all the time (commit
+/// authors, Phusion Passenger settings, agent socket paths).
+pub const DEFAULT_VALUE_ENV_GLOBS: &str = "*TOKEN*,*SECRET*,*PASS*,*_KEY,*APIKEY*,*API_KEY*,\
+                                           *AUTH*,*CREDENTIAL*,*PRIVATE*,\
+                                           !GIT_AUTHOR_*,!*_AUTHOR,!*_AUTHORS,!PASSENGER_*,\
+                                           !SSH_AUTH_SOCK,!XAUTHORITY";
 
 #[derive(Debug, Args)]
 pub struct RedactArgs {
@@ -69,8 +85,12 @@ pub struct RedactOptions {
     /// Mask the value of this environment variable (repeatable).
     #[arg(long, value_name = "NAME")]
     pub value_env: Vec<String>,
+    /// A `--value-env` variable that is not set is a warning, not an error.
+    #[arg(long)]
+    pub allow_missing_values: bool,
     /// Mask the values of environment variables whose names match these
-    /// comma-separated globs; an empty list reads none.
+    /// comma-separated globs (ASCII case ignored; `!GLOB` excludes names);
+    /// an empty list reads none.
     #[arg(long, value_name = "GLOB,...", default_value = DEFAULT_VALUE_ENV_GLOBS)]
     pub values_from_env: String,
     /// Mask each line of FILE (a multi-line value as a JSON string per line).
@@ -82,15 +102,17 @@ pub struct RedactOptions {
     pub rules: RuleChoice,
     /// Values shorter than this many bytes are not registered (with a
     /// warning naming the variable).
-    #[arg(long, default_value_t = 6, value_name = "N")]
+    #[arg(long, default_value_t = 6, value_name = "N", allow_negative_numbers = true,
+          value_parser = parse_min_length)]
     pub min_length: usize,
     /// What a secret becomes; `{rule}` and `{name}` are replaced by the
     /// rule id or value name.
     #[arg(long, default_value = "***", value_name = "TEMPLATE")]
     pub replacement: String,
     /// Write a partial line (a prompt) after this many milliseconds of
-    /// input silence, except what could still become a secret.
-    #[arg(long, default_value_t = 100, value_name = "N")]
+    /// input silence, except what could still become a secret (0 to 60000).
+    #[arg(long, default_value_t = 100, value_name = "N", allow_negative_numbers = true,
+          value_parser = parse_flush_ms)]
     pub flush_ms: u64,
     /// Write a JSON summary (counts per rule and value name, never values).
     #[arg(long, value_name = "FILE")]
@@ -127,8 +149,10 @@ pub struct DirArgs {
     #[arg(long)]
     pub no_ignore: bool,
     /// Skip files found by walking that are larger than this (e.g. 500KB,
-    /// 50MB, 1GB); files named on the command line are always scanned.
-    #[arg(long, default_value = "50MB", value_parser = parse_size)]
+    /// 50MB, 1GB; 0 for no limit); files named on the command line are
+    /// always scanned.
+    #[arg(long, default_value = "50MB", value_name = "SIZE", value_parser = parse_size,
+          allow_hyphen_values = true)]
     pub max_file_size: u64,
     /// Follow symbolic links while walking.
     #[arg(long)]
@@ -173,11 +197,13 @@ pub struct ScanOptions {
     /// Suppress findings whose fingerprints appear in this earlier JSON report.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    /// Exit code when findings are reported.
-    #[arg(long, default_value_t = EXIT_FINDINGS, value_name = "N")]
+    /// Exit code when findings are reported (0 to 255).
+    #[arg(long, default_value_t = EXIT_FINDINGS, value_name = "N", allow_negative_numbers = true,
+          value_parser = parse_exit_code)]
     pub exit_code: i32,
-    /// Worker threads [default: number of cores].
-    #[arg(long, short = 'j', value_name = "N")]
+    /// Worker threads, 1 to 1024 [default: number of cores].
+    #[arg(long, short = 'j', value_name = "N", allow_negative_numbers = true,
+          value_parser = parse_threads)]
     pub threads: Option<usize>,
     /// Print secrets unmasked.
     #[arg(long)]
@@ -191,6 +217,13 @@ pub struct ScanOptions {
     /// Colour in text output: auto (a terminal and no NO_COLOR), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Text output: show each finding's fingerprint (for `.leakscrubignore`).
+    #[arg(long)]
+    pub show_fingerprint: bool,
+    /// Write what the scan covered to FILE as JSON: files and bytes read,
+    /// skips by reason, unreadable inputs, findings and suppressed ones.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -212,41 +245,119 @@ pub enum RulesCommand {
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
-    /// Rule files to use instead of the defaults (leakscrub or gitleaks TOML).
+    /// Rule configs (leakscrub or gitleaks TOML), read as `scan --config` reads them.
     pub files: Vec<PathBuf>,
     /// Output format for `list`: text or json.
     #[arg(long, default_value = "text")]
     pub format: String,
 }
 
-/// Parses `50MB`, `500KB`, `1GB`, `1024` (bytes). Units are powers of 1024.
+/// Parses `50MB`, `500KB`, `1.5GB`, `1024` (bytes). Units are powers of
+/// 1024; a fraction of a byte is dropped.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
+    // clap's message already shows the value and the flag.
+    let invalid = |why: &str| why.to_string();
+    if t.starts_with('-') {
+        return Err(invalid("a size cannot be negative"));
+    }
     let split = t
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid size {s:?}: expected a number with KB, MB or GB"))?;
     let mult: u64 = match unit.trim().to_ascii_uppercase().as_str() {
         "" | "B" => 1,
         "K" | "KB" | "KIB" => 1 << 10,
         "M" | "MB" | "MIB" => 1 << 20,
         "G" | "GB" | "GIB" => 1 << 30,
-        _ => return Err(format!("invalid size {s:?}: unknown unit {unit:?}")),
+        "T" | "TB" | "TIB" => 1 << 40,
+        _ if num.is_empty() => return Err(invalid("expected a number with B, KB, MB, GB or TB")),
+        _ => {
+            return Err(invalid(&format!(
+                "unknown unit {:?} (B, KB, MB, GB or TB)",
+                unit.trim()
+            )))
+        }
     };
-    Ok((n * mult as f64) as u64)
+    let too_large = || invalid("too large");
+    if !num.contains('.') {
+        let n: u64 = match num.parse() {
+            Ok(n) => n,
+            // Only digits reach here: a failure is an overflow.
+            Err(_) if !num.is_empty() => return Err(too_large()),
+            Err(_) => return Err(invalid("expected a number with B, KB, MB, GB or TB")),
+        };
+        return n.checked_mul(mult).ok_or_else(too_large);
+    }
+    // Only digits and dots reach here, so no NaN or infinity; f64 is exact
+    // far beyond any file size, and the bound below keeps the cast exact.
+    let n: f64 = num
+        .parse()
+        .map_err(|_| invalid("expected a number with B, KB, MB, GB or TB"))?;
+    let bytes = n * mult as f64;
+    if !bytes.is_finite() || bytes >= u64::MAX as f64 {
+        return Err(too_large());
+    }
+    if bytes < 1.0 && n > 0.0 {
+        // Would read as 0, which some options take as "no limit".
+        return Err(invalid("smaller than one byte"));
+    }
+    Ok(bytes as u64)
+}
+
+/// A size limit given on the command line: 0 means none, as in gitleaks.
+pub fn size_limit(limit: u64) -> u64 {
+    if limit == 0 {
+        u64::MAX
+    } else {
+        limit
+    }
+}
+
+/// A whole number in `min..=max`, for clap; the error names the range
+/// (clap names the flag).
+fn parse_in_range<T: TryFrom<u64>>(s: &str, min: u64, max: u64) -> Result<T, String> {
+    s.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .and_then(|n| T::try_from(n).ok())
+        .ok_or_else(|| format!("expected a whole number from {min} to {max}"))
+}
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    parse_in_range(s, 1, MAX_THREADS)
+}
+
+fn parse_exit_code(s: &str) -> Result<i32, String> {
+    parse_in_range(s, 0, MAX_EXIT_CODE)
+}
+
+fn parse_min_length(s: &str) -> Result<usize, String> {
+    parse_in_range(s, MIN_LENGTH_RANGE.0, MIN_LENGTH_RANGE.1)
+}
+
+fn parse_flush_ms(s: &str) -> Result<u64, String> {
+    parse_in_range(s, 0, MAX_FLUSH_MS)
 }
 
 /// Parses the arguments, runs the command and returns the process exit code.
 pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { EXIT_ERROR } else { 0 };
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
             let _ = e.print();
-            return code;
+            return 0;
+        }
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // A bare `leakscrub scan`: the list of subcommands is the answer.
+            let _ = e.print();
+            return EXIT_ERROR;
+        }
+        Err(e) => {
+            eprintln!("leakscrub: {}", usage_error_line(&e));
+            return EXIT_ERROR;
         }
     };
     let result = match cli.command {
@@ -263,6 +374,21 @@ pub fn run() -> i32 {
             EXIT_ERROR
         }
     }
+}
+
+/// A command-line error on one line: clap's message without the usage
+/// block, tips and the pointer to --help that it appends.
+fn usage_error_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let message: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+        .collect();
+    let line = message.join(" ");
+    let line = line.strip_prefix("error: ").unwrap_or(&line);
+    format!("{line} (see --help)")
 }
 
 /// An error and its causes on one line.
@@ -283,6 +409,90 @@ mod tests {
         assert_eq!(parse_size("123").unwrap(), 123);
         assert!(parse_size("12XB").is_err());
         assert!(parse_size("MB").is_err());
+    }
+
+    #[test]
+    fn sizes_with_fractions_and_spaces() {
+        assert_eq!(parse_size("1.5GB").unwrap(), 3 << 29);
+        assert_eq!(parse_size(" 64 KiB ").unwrap(), 64 << 10);
+        assert_eq!(parse_size("2TB").unwrap(), 2 << 40);
+        assert_eq!(parse_size("0").unwrap(), 0);
+        assert_eq!(parse_size("10.9").unwrap(), 10);
+    }
+
+    #[test]
+    fn sizes_that_are_not_sizes_are_refused() {
+        for bad in [
+            "-5MB", "-0", "NaN", "nan", "inf", "1e9", ".", ".MB", "1.2.3MB", "", "0.1", "0.0004KB",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(parse_size("-5MB").unwrap_err().contains("negative"));
+        // Overflowing u64, by the multiplication or by the digits.
+        for huge in [
+            "17179869184GB",
+            "99999999999999999999",
+            "18446744073709551616",
+            "16777216TB",
+            "17179869184.5GB",
+        ] {
+            let err = parse_size(huge).unwrap_err();
+            assert!(err.contains("too large"), "{huge}: {err}");
+        }
+        assert_eq!(parse_size("17179869183GB").unwrap(), 17179869183 << 30);
+        assert_eq!(parse_size("18446744073709551615").unwrap(), u64::MAX);
+    }
+
+    #[test]
+    fn zero_size_limit_means_none() {
+        assert_eq!(size_limit(0), u64::MAX);
+        assert_eq!(size_limit(50 << 20), 50 << 20);
+    }
+
+    #[test]
+    fn numbers_in_range() {
+        assert_eq!(parse_threads("1"), Ok(1));
+        assert_eq!(parse_threads("1024"), Ok(1024));
+        assert_eq!(parse_exit_code("0"), Ok(0));
+        assert_eq!(parse_exit_code("255"), Ok(255));
+        assert_eq!(parse_min_length("1"), Ok(1));
+        assert_eq!(parse_flush_ms("0"), Ok(0));
+        assert_eq!(parse_flush_ms("60000"), Ok(60_000));
+        for (parse, bad) in [
+            (parse_threads as fn(&str) -> Result<usize, String>, "0"),
+            (parse_threads, "1025"),
+            (parse_threads, "-1"),
+            (parse_threads, "four"),
+            (parse_min_length, "0"),
+            (parse_min_length, "1025"),
+        ] {
+            let err = parse(bad).unwrap_err();
+            assert!(
+                err.contains(" from ") && err.contains(" to "),
+                "{bad}: {err}"
+            );
+        }
+        assert!(parse_exit_code("256").unwrap_err().contains("0 to 255"));
+        assert!(parse_exit_code("-1").is_err());
+        assert!(parse_flush_ms("60001").is_err());
+        assert!(parse_flush_ms("18446744073709551616").is_err());
+    }
+
+    #[test]
+    fn usage_errors_are_one_line_naming_the_flag() {
+        for args in [
+            &["leakscrub", "scan", "dir", "--threads", "0"][..],
+            &["leakscrub", "redact", "--bogus-flag"],
+            &["leakscrub", "run"],
+        ] {
+            let err = Cli::try_parse_from(args).unwrap_err();
+            let line = usage_error_line(&err);
+            assert!(!line.contains('\n'), "{line}");
+            assert!(!line.starts_with("error:"), "{line}");
+            assert!(!line.contains("Usage:"), "{line}");
+        }
+        let err = Cli::try_parse_from(["leakscrub", "scan", "dir", "--threads", "0"]).unwrap_err();
+        assert!(usage_error_line(&err).contains("--threads"));
     }
 
     #[test]

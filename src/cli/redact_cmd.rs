@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::json;
 
-use super::{RedactArgs, RedactOptions, RuleChoice, EXIT_FINDINGS};
+use super::{one_line, RedactArgs, RedactOptions, RuleChoice, EXIT_ERROR, EXIT_FINDINGS};
 use crate::redact::values::{collect, ValueSources};
 use crate::redact::{pump, RedactConfig, Redaction, RuleSelection, StreamRedactor};
 use crate::rules::{load_rule_set, LoadOptions, RuleSet};
@@ -55,6 +55,7 @@ pub fn build_redaction(opts: &RedactOptions) -> Result<Redaction> {
             .collect(),
         files: opts.values_file.clone(),
         min_length: opts.min_length,
+        allow_missing: opts.allow_missing_values,
     };
     let values = collect(&sources, &mut |w| warn(&w))?;
     let selection = match opts.rules {
@@ -75,9 +76,16 @@ pub fn build_redaction(opts: &RedactOptions) -> Result<Redaction> {
 
 /// Writes the report if asked and picks the exit code: `--fail-on-match`
 /// turns a clean `code` into 1 when anything was masked.
+///
+/// A report that cannot be written is reported on stderr but does not hide
+/// `code`: for `run` that is the command's own exit code, which a CI step
+/// must see. Only a clean `code` becomes 2, so the failure is not lost.
 pub fn finish(opts: &RedactOptions, counts: &BTreeMap<String, u64>, code: i32) -> Result<i32> {
     if let Some(path) = &opts.report {
-        write_report(path, counts)?;
+        if let Err(e) = write_report(path, counts) {
+            eprintln!("leakscrub: {}", one_line(&e));
+            return Ok(if code == 0 { EXIT_ERROR } else { code });
+        }
     }
     let masked: u64 = counts.values().sum();
     if opts.fail_on_match && masked > 0 && code == 0 {
@@ -102,7 +110,7 @@ fn write_report(path: &Path, counts: &BTreeMap<String, u64>) -> Result<()> {
         "values": values,
     });
     let text = serde_json::to_string_pretty(&report).context("encoding the report")?;
-    fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+    fs::write(path, text + "\n").with_context(|| format!("cannot write report {}", path.display()))
 }
 
 /// Adds `other`'s counts to `into`.

@@ -6,8 +6,8 @@ use anyhow::{bail, Result};
 
 use super::{RulesArgs, RulesCommand};
 use crate::engine::Engine;
-use crate::rules::load::{build_rule_set, default_files, read_rule_file};
-use crate::rules::{RuleFile, RuleSet};
+use crate::rules::load::load_configs;
+use crate::rules::RuleSet;
 
 pub fn run(cmd: RulesCommand) -> Result<i32> {
     match cmd {
@@ -17,18 +17,18 @@ pub fn run(cmd: RulesCommand) -> Result<i32> {
     }
 }
 
-fn files(args: &RulesArgs) -> Result<Vec<(String, RuleFile)>> {
-    if args.files.is_empty() {
-        return default_files();
+/// The rules `scan --config FILE` would use, for each FILE in order; the
+/// defaults alone without files.
+fn rule_set(args: &RulesArgs) -> Result<RuleSet> {
+    let loaded = load_configs(&args.files, false)?;
+    for notice in loaded.notices() {
+        eprintln!("leakscrub: {notice}");
     }
-    args.files
-        .iter()
-        .map(|p| Ok((p.display().to_string(), read_rule_file(p)?)))
-        .collect()
+    Ok(loaded.rules)
 }
 
 fn list(args: &RulesArgs) -> Result<i32> {
-    let set = build_rule_set(&files(args)?, &[])?;
+    let set = rule_set(args)?;
     match args.format.as_str() {
         "json" => {
             let rows: Vec<_> = set
@@ -40,6 +40,8 @@ fn list(args: &RulesArgs) -> Result<i32> {
                         "description": r.description,
                         "confidence": r.confidence.as_str(),
                         "keywords": r.keywords,
+                        "path": r.path.as_ref().map(|p| p.as_str()),
+                        "path_only": r.path_only,
                         "checksum": r.checksum.map(|c| c.name()),
                         "entropy": r.entropy,
                         "max_len": r.max_len,
@@ -181,14 +183,14 @@ fn example_path(rule: &crate::rules::Rule) -> Option<String> {
 }
 
 fn check(args: &RulesArgs, run_examples: bool) -> Result<i32> {
-    let set = build_rule_set(&files(args)?, &[])?;
+    let set = rule_set(args)?;
     let mut failures = if run_examples || args.files.is_empty() {
         test_examples(&set)
     } else {
         Vec::new()
     };
     for r in &set.rules {
-        if r.keywords.is_empty() {
+        if r.keywords.is_empty() && !r.path_only {
             failures.push(ExampleFailure {
                 rule: r.id.clone(),
                 message: "has no keywords: it runs on every byte scanned".into(),

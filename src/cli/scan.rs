@@ -10,9 +10,10 @@ use anyhow::{Context, Result};
 
 use super::{ColorChoice, DirArgs, LogArgs, ScanOptions, EXIT_ERROR};
 use crate::engine::Engine;
-use crate::filters::{Suppressions, IGNORE_FILE};
-use crate::report::{write_report, Format, ReportContext};
-use crate::rules::{load_rule_set, LoadOptions};
+use crate::filters::Suppressions;
+use crate::report::{summary_json, write_report, Format, ReportContext};
+use crate::rules::load::load_rules;
+use crate::rules::LoadOptions;
 use crate::scan::Scanner;
 use crate::sources::fs::{scan_paths, FsOptions};
 use crate::sources::log::{scan_logs, LogOptions, STDIN_NAME};
@@ -29,15 +30,23 @@ pub fn dir(args: DirArgs) -> Result<i32> {
     let threads = threads(&args.common);
     let fs_opts = FsOptions {
         respect_ignore: !args.no_ignore,
-        max_file_size: args.max_file_size,
+        max_file_size: super::size_limit(args.max_file_size),
         threads,
         follow_links: args.follow_links,
     };
     let roots: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let config_dir = paths.iter().find(|p| p.is_dir()).cloned();
-    run_scan(&args.common, &roots, config_dir.as_deref(), |scanner| {
-        scan_paths(&paths, &fs_opts, scanner)
-    })
+    // A pre-commit hook names the changed files; when they are all empty
+    // there is nothing to scan, and that is not a failure. A folder with
+    // nothing in it still is: the wrong folder may have been named.
+    let named_files_only = !args.paths.is_empty() && config_dir.is_none();
+    run_scan(
+        &args.common,
+        &roots,
+        config_dir.as_deref(),
+        named_files_only,
+        |scanner| scan_paths(&paths, &fs_opts, scanner),
+    )
 }
 
 pub fn log(args: LogArgs) -> Result<i32> {
@@ -62,7 +71,8 @@ pub fn log(args: LogArgs) -> Result<i32> {
             }
         })
         .collect();
-    run_scan(&args.common, &roots, None, |scanner| {
+    // Every log is named (or is standard input): an empty one is clean.
+    run_scan(&args.common, &roots, None, true, |scanner| {
         scan_logs(&inputs, &log_opts, scanner)
     })
 }
@@ -74,23 +84,32 @@ pub fn threads(opts: &ScanOptions) -> usize {
 }
 
 /// Builds the engine for a scan: `--config`, else an auto-discovered config
-/// in `config_dir`, on top of the defaults.
+/// in `config_dir`, with or without the defaults as the config says. A
+/// config that replaces the defaults gets a notice (unless `--quiet`).
 pub fn build_engine(opts: &ScanOptions, config_dir: Option<&Path>) -> Result<Arc<Engine>> {
     let config = opts.config.clone().or_else(|| {
         config_dir.and_then(|d| AUTO_CONFIGS.iter().map(|n| d.join(n)).find(|p| p.is_file()))
     });
-    let rules = load_rule_set(&LoadOptions {
+    let loaded = load_rules(&LoadOptions {
         config,
         no_defaults: false,
     })?;
-    Ok(Arc::new(Engine::new(Arc::new(rules))?))
+    if !opts.quiet {
+        for notice in loaded.notices() {
+            eprintln!("leakscrub: {notice}");
+        }
+    }
+    Ok(Arc::new(Engine::new(Arc::new(loaded.rules))?))
 }
 
 /// The part every `scan` subcommand shares once it knows its source.
+/// `named_files_only`: every root is a file named by the user, so finding
+/// nothing to read in them (empty files) is a clean result, not an error.
 pub fn run_scan<F>(
     opts: &ScanOptions,
     roots: &[String],
     config_dir: Option<&Path>,
+    named_files_only: bool,
     source: F,
 ) -> Result<i32>
 where
@@ -104,7 +123,11 @@ where
     let ignore_dir = config_dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    suppress.add_ignore_file(&ignore_dir.join(IGNORE_FILE))?;
+    for warning in suppress.add_ignore_files(&ignore_dir)? {
+        if !opts.quiet {
+            eprintln!("leakscrub: {warning}");
+        }
+    }
 
     // Open the report file before scanning so a bad --output fails fast.
     let mut out: Box<dyn Write> = match &opts.output {
@@ -115,9 +138,15 @@ where
         }
         None => Box::new(BufWriter::new(io::stdout().lock())),
     };
+    let mut summary_out = match &opts.summary {
+        Some(p) => {
+            Some(File::create(p).with_context(|| format!("cannot write summary {}", p.display()))?)
+        }
+        None => None,
+    };
 
     let show_progress = !opts.no_progress && !opts.quiet && io::stderr().is_terminal();
-    let scanner = Scanner::new(Arc::clone(&engine), opts.quiet, show_progress);
+    let scanner = Scanner::new(Arc::clone(&engine), show_progress);
     source(&scanner);
     let (mut findings, summary) = scanner.finish();
     crate::filters::overlap::drop_shadowed(&mut findings);
@@ -136,6 +165,7 @@ where
     let ctx = ReportContext {
         reveal: opts.reveal,
         color,
+        show_fingerprint: opts.show_fingerprint,
         rules: engine.rules(),
         summary: &summary,
         roots,
@@ -154,10 +184,22 @@ where
         }
     }
 
+    if let (Some(file), Some(path)) = (summary_out.as_mut(), &opts.summary) {
+        let mut doc = summary_json(&summary, findings.len());
+        if let Some(obj) = doc.as_object_mut() {
+            obj.insert("suppressed".into(), suppressed.into());
+        }
+        serde_json::to_writer_pretty(&mut *file, &doc)
+            .map_err(io::Error::from)
+            .and_then(|_| writeln!(file))
+            .with_context(|| format!("cannot write summary {}", path.display()))?;
+    }
+
+    let nothing_to_scan = !summary.scanned_anything() && named_files_only && summary.errors == 0;
     if !opts.quiet {
-        let mut line = summary.one_line(findings.len());
-        if suppressed > 0 {
-            line.push_str(&format!(", {suppressed} suppressed by baseline/ignore"));
+        let mut line = summary.line_with_suppressed(findings.len(), suppressed);
+        if nothing_to_scan {
+            line.push_str("; nothing to scan");
         }
         eprintln!("leakscrub: {line}");
     }
@@ -167,10 +209,19 @@ where
     if summary.errors > 0 {
         return Ok(EXIT_ERROR);
     }
-    if !summary.scanned_anything() {
-        if !opts.quiet {
-            eprintln!("leakscrub: nothing was scanned: {}", roots.join(", "));
-        }
+    if !summary.scanned_anything() && !nothing_to_scan {
+        // The reason for exit 2 is printed even when quiet, with what the
+        // ignore files hid, which is often why.
+        let (files, folders) = summary.ignored();
+        let hint = if files + folders > 0 {
+            format!(
+                " ({} ignored by .gitignore; --no-ignore to scan them)",
+                files + folders
+            )
+        } else {
+            String::new()
+        };
+        eprintln!("leakscrub: nothing was scanned: {}{hint}", roots.join(", "));
         return Ok(EXIT_ERROR);
     }
     Ok(0)

@@ -90,6 +90,8 @@ pub struct Engine {
     prefilter: Option<KeywordPrefilter>,
     /// Rules with no keywords: they run on every blob.
     unkeyed: Vec<usize>,
+    /// Rules that report a file by its path alone.
+    path_only: Vec<usize>,
     /// Rules that validate a checksum: their formats let other rules'
     /// matches be recognised as look-alikes.
     checksum_rules: Vec<usize>,
@@ -106,7 +108,14 @@ impl Engine {
             .rules
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.keywords.is_empty())
+            .filter(|(_, r)| r.keywords.is_empty() && !r.path_only)
+            .map(|(i, _)| i)
+            .collect();
+        let path_only = rules
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.path_only)
             .map(|(i, _)| i)
             .collect();
         let checksum_rules = rules
@@ -133,6 +142,7 @@ impl Engine {
             rules,
             prefilter,
             unkeyed,
+            path_only,
             checksum_rules,
             overlap,
             keyword_leads,
@@ -227,6 +237,19 @@ impl Engine {
         }
     }
 
+    /// The path-only rules that report a file at `path`: their path
+    /// matches and no rule or global allowlist exempts the file.
+    pub fn path_only_matches(&self, path: &str) -> Vec<usize> {
+        if self.path_only.is_empty() || self.rules.allowlist.allows_path(path) {
+            return Vec::new();
+        }
+        self.path_only
+            .iter()
+            .copied()
+            .filter(|&r| self.rule_applies(&self.rules.rules[r], Some(path)))
+            .collect()
+    }
+
     fn rule_applies(&self, rule: &Rule, path: Option<&str>) -> bool {
         match (&rule.path, path) {
             (Some(re), Some(p)) => re.is_match(p.as_bytes()) && !rule.allowlist.allows_path(p),
@@ -266,22 +289,30 @@ impl Engine {
                     break;
                 };
                 let Some(whole) = caps.get(0) else { break };
-                at = if whole.end() > whole.start() {
-                    whole.end()
+                let secret = rule.secret_in(&caps).filter(|s| !s.is_empty());
+                // A delimiter around the secret may have consumed a newline;
+                // the match then belongs to the secret's own line(s) only,
+                // and the next search starts at that newline so a secret at
+                // the start of the next line keeps its leading delimiter.
+                let own = match &secret {
+                    Some(s) => clip_to_secret_lines(hay, whole.range(), s.range()),
+                    None => whole.range(),
+                };
+                at = if own.end > whole.start() {
+                    own.end
                 } else {
                     whole.end() + 1
                 };
-                consumed = consumed.max(whole.end());
+                consumed = consumed.max(own.end);
+                // Ownership across chunks is decided on the regex's own
+                // start, which every chunk holding this match computes alike.
                 if whole.start() < keep.start || whole.start() >= keep.end {
                     continue;
                 }
-                let Some(secret) = caps.get(rule.secret_group) else {
+                let Some(secret) = secret else {
                     continue;
                 };
-                if secret.is_empty() {
-                    continue;
-                }
-                if let Some(m) = self.accept(r, rule, hay, path, whole.range(), secret.range()) {
+                if let Some(m) = self.accept(r, rule, hay, path, own, secret.range()) {
                     out.push(m);
                 }
             }
@@ -318,7 +349,10 @@ impl Engine {
         {
             return None;
         }
-        if rule.allowlist.allows(secret, &hay[whole.clone()], line) {
+        if rule
+            .allowlist
+            .allows(secret, &hay[whole.clone()], line, path)
+        {
             return None;
         }
         let global = &self.rules.allowlist;
@@ -326,7 +360,7 @@ impl Engine {
             if path.is_some_and(|p| global.allows_path(p)) {
                 return None;
             }
-            if global.allows(secret, &hay[whole.clone()], line) {
+            if global.allows(secret, &hay[whole.clone()], line, path) {
                 return None;
             }
         }
@@ -575,6 +609,22 @@ fn extend_to_line_end(hay: &[u8], end: usize) -> usize {
     }
 }
 
+/// `whole` without the parts of its leading and trailing delimiters that
+/// lie on other lines than the secret: a `(?:[^A-Za-z0-9]|$)` after a
+/// secret at a line's end matches the newline, and the match would then
+/// run onto the next line (its text, its inline markers, its secrets).
+pub fn clip_to_secret_lines(hay: &[u8], whole: Range<usize>, secret: Range<usize>) -> Range<usize> {
+    let start = match memchr::memrchr(b'\n', &hay[whole.start..secret.start]) {
+        Some(i) => whole.start + i + 1,
+        None => whole.start,
+    };
+    let end = match memchr::memchr(b'\n', &hay[secret.end..whole.end]) {
+        Some(i) => secret.end + i,
+        None => whole.end,
+    };
+    start..end
+}
+
 /// The full line(s) a match spans, without the newline.
 pub fn line_around(hay: &[u8], span: Range<usize>) -> &[u8] {
     let start = memchr::memrchr(b'\n', &hay[..span.start]).map_or(0, |i| i + 1);
@@ -736,6 +786,71 @@ confidence = "low"
         assert_eq!(rules_of(good), vec![0, 1]);
         assert!(rules_of(bad).is_empty());
         assert_eq!(rules_of(other), vec![1]);
+    }
+
+    /// Leading and trailing delimiters that can consume a newline, as
+    /// users' and gitleaks' rules often have.
+    const DELIMITED_RULE: &str = r#"
+[[rules]]
+id = "delim"
+description = "delim"
+regex = '''(?:^|[^0-9A-Za-z])(dl_[0-9A-Za-z]{16})(?:[^0-9A-Za-z]|$)'''
+keywords = ["dl_"]
+"#;
+
+    #[test]
+    fn delimiters_never_carry_a_match_onto_another_line() {
+        let e = engine(DELIMITED_RULE);
+        let hay = b"a=dl_Q7wE9rT2yU4iO6pA\ndl_Z3xC5vB7nM9kL1jH\nnext line\n";
+        let m = e.scan(hay, None);
+        let texts: Vec<&[u8]> = m.iter().map(|m| &hay[m.start..m.end]).collect();
+        // The second secret starts its line: it is found although the
+        // first match's trailing delimiter could have taken the newline.
+        assert_eq!(
+            texts,
+            vec![&b"=dl_Q7wE9rT2yU4iO6pA"[..], &b"dl_Z3xC5vB7nM9kL1jH"[..]]
+        );
+    }
+
+    #[test]
+    fn a_marker_on_the_next_line_does_not_suppress_a_match() {
+        let e = engine(DELIMITED_RULE);
+        let hay = b"t dl_Q7wE9rT2yU4iO6pA\nu = 1 # leakscrub:allow\n";
+        assert_eq!(e.scan(hay, None).len(), 1);
+        let hay = b"t dl_Q7wE9rT2yU4iO6pA # leakscrub:allow\nu = 1\n";
+        assert!(e.scan(hay, None).is_empty());
+    }
+
+    #[test]
+    fn no_default_rule_ends_its_match_on_the_next_line() {
+        let set = crate::rules::load_rule_set(&crate::rules::LoadOptions {
+            config: None,
+            no_defaults: false,
+        })
+        .unwrap();
+        let mut checked = 0;
+        for rule in &set.rules {
+            // A multi-line example's match may legitimately go on past
+            // its secret's line (a key file's later fields); a one-line
+            // example's match may only if a delimiter took the newline.
+            for example in rule.spec.examples.iter().filter(|e| !e.contains('\n')) {
+                let hay = format!("{example}\nNEXT_LINE=1\n");
+                let Some(caps) = rule.regex.captures(hay.as_bytes()) else {
+                    continue;
+                };
+                let (Some(whole), Some(secret)) = (caps.get(0), caps.get(rule.secret_group)) else {
+                    continue;
+                };
+                let after = &hay.as_bytes()[secret.end()..whole.end()];
+                assert!(
+                    !after.contains(&b'\n'),
+                    "rule {}: its trailing delimiter takes the newline",
+                    rule.id
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 100, "only {checked} examples checked");
     }
 
     #[test]

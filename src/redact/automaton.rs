@@ -18,6 +18,46 @@
 //! one add a byte.
 //! Memory stays proportional to the total length of the patterns.
 
+/// A set of bytes.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    pub fn full() -> ByteSet {
+        ByteSet([u64::MAX; 4])
+    }
+
+    pub fn insert(&mut self, b: u8) {
+        self.0[usize::from(b >> 6)] |= 1 << (b & 63);
+    }
+
+    pub fn insert_range(&mut self, from: u8, to: u8) {
+        for b in from..=to {
+            self.insert(b);
+        }
+    }
+
+    #[inline]
+    pub fn contains(&self, b: u8) -> bool {
+        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
+
+    pub fn union(self, other: ByteSet) -> ByteSet {
+        let mut out = self;
+        for (o, x) in out.0.iter_mut().zip(other.0) {
+            *o |= x;
+        }
+        out
+    }
+}
+
+impl std::fmt::Debug for ByteSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count: u32 = self.0.iter().map(|w| w.count_ones()).sum();
+        write!(f, "ByteSet({count} bytes)")
+    }
+}
+
 /// What a rule keyword occurrence means for holding back.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AnchorInfo {
@@ -28,6 +68,11 @@ pub struct AnchorInfo {
     pub reach: u32,
     /// Whether some rule anchored here can match across a newline.
     pub multi_line: bool,
+    /// Every byte a match of a rule anchored here can contain: a byte
+    /// outside it ends every such match in progress.
+    pub alphabet: ByteSet,
+    /// The legacy `##[add-mask` command prefix ends here.
+    pub command: bool,
 }
 
 /// A pattern to compile.
@@ -548,6 +593,8 @@ fn merge_anchor(a: Option<AnchorInfo>, b: AnchorInfo) -> AnchorInfo {
             keyword_len: a.keyword_len.max(b.keyword_len),
             reach: a.reach.max(b.reach),
             multi_line: a.multi_line || b.multi_line,
+            alphabet: a.alphabet.union(b.alphabet),
+            command: a.command || b.command,
         },
     }
 }
@@ -673,6 +720,8 @@ mod tests {
                     keyword_len: 4,
                     reach: 40,
                     multi_line: false,
+                    alphabet: ByteSet::default(),
+                    command: false,
                 },
             },
             Pattern::Anchor {
@@ -681,6 +730,8 @@ mod tests {
                     keyword_len: 2,
                     reach: 100,
                     multi_line: true,
+                    alphabet: ByteSet::full(),
+                    command: true,
                 },
             },
         ];
@@ -691,5 +742,7 @@ mod tests {
         }
         let a = ac.anchor(s).unwrap();
         assert_eq!((a.keyword_len, a.reach, a.multi_line), (4, 100, true));
+        assert_eq!(a.alphabet, ByteSet::full());
+        assert!(a.command);
     }
 }

@@ -10,8 +10,10 @@
 //!   shell or a terminal gives them: trailing newlines stripped, newlines
 //!   turned into spaces (`echo $KEY`, which also collapses runs of
 //!   whitespace), into `\r\n` (a PTY) and into the two characters `\n`
-//!   (`set -x`, JSON). The value is never split into its lines, so a short
-//!   line such as `{` or `-----END` is never a needle on its own.
+//!   (`set -x`, JSON). These functions never split a value into its
+//!   lines; the redactor registers each line of at least `--min-length`
+//!   bytes as a value of its own, as the Actions runner does, so a short
+//!   line such as `{` is never a needle on its own.
 //! * Base64, standard and URL-safe alphabets, of the value preceded by 0, 1
 //!   or 2 unknown bytes and followed by anything. Only the characters whose
 //!   six bits all come from the value are kept: the partial characters at
@@ -42,13 +44,22 @@
 //!   Python's `quote` (keeps `/`), and form encoding (`+` for space, as
 //!   `quote_plus` and HTML forms produce), with upper- and lower-case hex.
 //! * The inside of a quoted string: JSON (raw UTF-8 and ASCII-only `\uXXXX`,
-//!   with and without `\/`), Go `%q` and `%+q`, Python `repr` of `str` in
-//!   both quote styles and of `bytes`.
+//!   each with and without `\/`), Go's `encoding/json` (`json.Marshal`'s
+//!   `\u0026`, `\u003c`, `\u003e`, and `\u2028`/`\u2029`, with the control
+//!   escapes of Go before and since 1.22), Go `%q` and `%+q`, Python `repr`
+//!   of `str` in both quote styles and of `bytes`.
+//! * Base64 of base64 (`| base64 -w 0 | base64 -w 0`), the trimmed needles
+//!   at every offset of both levels, plus the whole `printf`/`echo` forms;
+//!   the inner level unwrapped (`-w 0`, or a value short enough for one
+//!   76-column line).
 //! * Shell traces: bash `set -x` single-quoting (`'\''` for a quote), its
 //!   `$'...'` form for control characters, and the `'"'"'` style of
 //!   `shlex.quote` and other shells; dash prints words unquoted, which the
 //!   value itself covers.
-//! * `$` doubled as `$$` (Make, docker compose).
+//! * `$` doubled as `$$` (Make, docker compose), `'` doubled as `''`
+//!   (Actions expressions, SQL, PowerShell).
+//! * XML and HTML text: `&amp;`, `&lt;`, `&gt;`, `&quot;`, and `'` as
+//!   `&apos;`, `&#x27;` or `&#39;`.
 //!
 //! Encoded needles shorter than [`MIN_ENCODED_LEN`] bytes are dropped: they
 //! would mask ordinary text. The value itself is always kept; the caller
@@ -114,6 +125,7 @@ fn build(value: &[u8], unwrapped: bool, wrapped: bool) -> Vec<Vec<u8>> {
             hex_forms(v, &mut out);
             base64_forms(v, &mut out);
         }
+        double_base64_forms(value, core, &mut out);
         if memchr::memchr(b'\n', value).is_some() && !core.is_empty() {
             multi_line_forms(core, &mut out);
         }
@@ -251,6 +263,45 @@ fn base64_forms(value: &[u8], out: &mut NeedleSet) {
     }
 }
 
+/// Base64 of base64, the way a compromised CI action printed every secret
+/// of its runner in 2025 to slip past masks of the values themselves
+/// (`... | base64 -w 0 | base64 -w 0`). Inside any base64 stream holding
+/// the value, its trimmed needle (at one of three offsets) occurs; inside
+/// the base64 of that stream, the trimmed needle of *that* occurs, at one
+/// of three offsets again. So these nine needles per inner alphabet catch
+/// the value whatever surrounds it at either level. The whole forms of
+/// `printf`/`echo` at each level (`value` with and without a trailing
+/// newline, each encoding with and without one) are added too, so such an
+/// output is masked to its last character.
+fn double_base64_forms(value: &[u8], core: &[u8], out: &mut NeedleSet) {
+    for url_safe in [false, true] {
+        for inner_offset in 0..3 {
+            let inner = base64_trimmed(value, inner_offset, url_safe);
+            if inner.len() < 2 {
+                continue;
+            }
+            for outer_offset in 0..3 {
+                out.push_str(base64_trimmed(inner.as_bytes(), outer_offset, false));
+            }
+        }
+    }
+    let core = if core.is_empty() { value } else { core };
+    for with_newline in [false, true] {
+        let mut plain = core.to_vec();
+        if with_newline {
+            plain.push(b'\n');
+        }
+        let inner = STD_PADDED.encode(&plain);
+        for inner_newline in [false, true] {
+            let mut level = inner.clone().into_bytes();
+            if inner_newline {
+                level.push(b'\n');
+            }
+            out.push_str(STD_PADDED.encode(&level));
+        }
+    }
+}
+
 /// `encoded` as it appears in base64 output wrapped at `width` columns
 /// when its first character sits at column `phase` (0-based).
 pub fn wrap_at_phase(encoded: &[u8], width: usize, phase: usize) -> Vec<u8> {
@@ -300,7 +351,9 @@ fn text_escapes(value: &[u8], out: &mut NeedleSet) {
         let json = json_escape(text, false);
         out.push_str(json.replace('/', "\\/"));
         out.push_str(json);
-        out.push_str(json_escape(text, true));
+        let ascii = json_escape(text, true);
+        out.push_str(ascii.replace('/', "\\/"));
+        out.push_str(ascii);
         out.push_str(python_repr(text, '\''));
         out.push_str(python_repr(text, '"'));
         out.push_str(go_quote(value, false));
@@ -309,12 +362,53 @@ fn text_escapes(value: &[u8], out: &mut NeedleSet) {
         out.push_str(go_quote(value, false));
         out.push_str(go_quote(value, true));
     }
+    for html_safe in [true, false] {
+        for short_controls in [true, false] {
+            out.push_str(go_json_escape(value, html_safe, short_controls));
+        }
+    }
     out.push_str(python_bytes_repr(value, '\''));
     out.push_str(python_bytes_repr(value, '"'));
     out.push(shell_single_quoted(value, b"'\\''"));
     out.push(shell_single_quoted(value, b"'\"'\"'"));
     out.push(bash_ansi_c(value));
     out.push(dollar_doubled(value));
+    for apostrophe in [&b"&apos;"[..], b"&#x27;", b"&#39;"] {
+        out.push(markup_escape(value, apostrophe));
+    }
+    out.push(quote_doubled(value));
+}
+
+/// Text inside XML or HTML: `&`, `<`, `>`, `"` as entities and `'` as
+/// `apostrophe` (`&apos;` from .NET's `SecurityElement.Escape`, which the
+/// Actions runner masks too; `&#x27;` from Python's `html.escape`; `&#39;`
+/// from Go's `html.EscapeString` and many templates).
+pub fn markup_escape(value: &[u8], apostrophe: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + 8);
+    for &b in value {
+        match b {
+            b'&' => out.extend_from_slice(b"&amp;"),
+            b'<' => out.extend_from_slice(b"&lt;"),
+            b'>' => out.extend_from_slice(b"&gt;"),
+            b'"' => out.extend_from_slice(b"&quot;"),
+            b'\'' => out.extend_from_slice(apostrophe),
+            b => out.push(b),
+        }
+    }
+    out
+}
+
+/// `'` doubled, as inside a single-quoted string of an Actions expression
+/// (which the runner masks too), SQL or PowerShell.
+pub fn quote_doubled(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + 4);
+    for &b in value {
+        out.push(b);
+        if b == b'\'' {
+            out.push(b'\'');
+        }
+    }
+    out
 }
 
 /// Which characters a percent-encoder leaves alone.
@@ -376,6 +470,40 @@ pub fn json_escape(text: &str, ascii_only: bool) -> String {
                 }
             }
             c => s.push(c),
+        }
+    }
+    s
+}
+
+/// The inside of a JSON string as Go's `encoding/json` writes it. With
+/// `html_safe` (what `json.Marshal` does), `<`, `>` and `&` become
+/// `\u003c`, `\u003e`, `\u0026`; `\u2028` and `\u2029` are escaped either
+/// way, invalid UTF-8 becomes `\ufffd`, other control characters `\n`,
+/// `\r`, `\t` or `\u00XX` (lower-case hex). Since Go 1.22 backspace and
+/// form feed are `\b` and `\f` (`short_controls`); before, `\u0008` and
+/// `\u000c`. Matching is case-insensitive, so .NET's upper-case
+/// `\u003C` forms are covered too.
+pub fn go_json_escape(value: &[u8], html_safe: bool, short_controls: bool) -> String {
+    let mut s = String::with_capacity(value.len() + 8);
+    for chunk in value.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => s.push_str("\\\""),
+                '\\' => s.push_str("\\\\"),
+                '\n' => s.push_str("\\n"),
+                '\r' => s.push_str("\\r"),
+                '\t' => s.push_str("\\t"),
+                '\u{8}' if short_controls => s.push_str("\\b"),
+                '\u{c}' if short_controls => s.push_str("\\f"),
+                '<' | '>' | '&' if html_safe => s.push_str(&format!("\\u{:04x}", c as u32)),
+                '\u{2028}' | '\u{2029}' => s.push_str(&format!("\\u{:04x}", c as u32)),
+                c if (c as u32) < 0x20 => s.push_str(&format!("\\u{:04x}", c as u32)),
+                c => s.push(c),
+            }
+        }
+        // Go replaces each byte of an invalid sequence on its own.
+        for _ in chunk.invalid() {
+            s.push_str("\\ufffd");
         }
     }
     s
@@ -793,6 +921,109 @@ mod tests {
                 assert!(needles.contains(&real), "{v:?} {code}");
             }
         }
+    }
+
+    #[test]
+    fn go_json_marshal_escapes_as_documented() {
+        // What `json.Marshal` writes, from the `encoding/json` docs: HTML
+        // characters and the JavaScript line separators as `\u` escapes.
+        let value = "Amp3rs&nd<Secret>-7\u{2028}x";
+        let go = "Amp3rs\\u0026nd\\u003cSecret\\u003e-7\\u2028x";
+        assert_eq!(go_json_escape(value.as_bytes(), true, true), go);
+        assert!(needles_for(value.as_bytes()).contains(&go.as_bytes().to_vec()));
+        assert_eq!(
+            go_json_escape(value.as_bytes(), false, true),
+            "Amp3rs&nd<Secret>-7\\u2028x"
+        );
+        assert_eq!(go_json_escape(b"a\x08b\x0cc", true, true), "a\\bb\\fc");
+        assert_eq!(
+            go_json_escape(b"a\x08b\x0cc\x01", true, false),
+            "a\\u0008b\\u000cc\\u0001"
+        );
+        assert_eq!(
+            go_json_escape(b"ok\xe2\x82ok", true, true),
+            "ok\\ufffd\\ufffdok"
+        );
+    }
+
+    #[test]
+    fn go_json_matches_node_with_the_html_escapes_applied() {
+        // Go's output is standard JSON (as `JSON.stringify` writes it) with
+        // `<`, `>`, `&`, U+2028 and U+2029 escaped afterwards.
+        let code = "const s = JSON.stringify(process.argv[1]); \
+            console.log(s.slice(1, -1).replace(/[<>&\\u2028\\u2029]/g, \
+            c => '\\\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')))";
+        for v in TRICKY
+            .iter()
+            .chain(&["a<b>&c", "line\u{2028}sep\u{2029}par", "x\u{8}y\u{c}z"])
+        {
+            let node = Command::new("node").args(["-e", code, v]).output().unwrap();
+            assert!(node.status.success());
+            let real = node.stdout.strip_suffix(b"\n").unwrap();
+            assert_eq!(
+                go_json_escape(v.as_bytes(), true, true).as_bytes(),
+                real,
+                "{v:?}"
+            );
+            assert!(needles_for(v.as_bytes()).contains(&real.to_vec()) || real.len() < 6);
+        }
+    }
+
+    #[test]
+    fn base64_of_base64_is_caught_whatever_surrounds_the_value() {
+        let shell = |script: &str, value: &[u8]| {
+            use std::os::unix::ffi::OsStrExt;
+            let out = Command::new("sh")
+                .args(["-c", script])
+                .env("V", std::ffi::OsStr::from_bytes(value))
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            out.stdout
+        };
+        for len in [6usize, 7, 8, 20, 40, 41, 42] {
+            let value = sample(len, 31 + len as u64);
+            let needles = needles_for(&value);
+            for script in [
+                "printf %s \"$V\" | base64 -w0 | base64 -w0",
+                "echo \"$V\" | base64 | base64 -w0",
+                "printf %s \"$V\" | base64 | base64 -w0",
+                "echo \"$V\" | base64 -w0 | base64 -w0",
+            ] {
+                let real = shell(script, &value);
+                let whole = needles.iter().any(|n| real.trim_ascii_end() == &n[..]);
+                assert!(whole, "len {len}: {script}");
+            }
+            // Inside a larger dump, at every offset at both levels.
+            for before in 0..6 {
+                let script = format!(
+                    "{{ head -c {before} /dev/zero | tr '\\0' x; printf '\"V\":{{\"value\":\"%s\",\"isSecret\":true}}' \"$V\"; }} \
+                     | base64 -w0 | {{ head -c {} /dev/zero | tr '\\0' y; cat; }} | base64 -w0",
+                    before % 3
+                );
+                let real = shell(&script, &value);
+                assert!(some_needle_in(&needles, &real), "len {len} before {before}");
+            }
+        }
+    }
+
+    #[test]
+    fn markup_and_doubled_quotes_match_python() {
+        for v in TRICKY.iter().chain(&["<b>&'q'\"dq\"</b>-tok3n"]) {
+            let needles = needles_for(v.as_bytes());
+            for code in [
+                "import sys, html; print(html.escape(sys.argv[1]))",
+                "import sys; from xml.sax.saxutils import escape; \
+                 print(escape(sys.argv[1], {'\"': '&quot;', \"'\": '&apos;'}))",
+            ] {
+                let real = python(code, v);
+                assert!(needles.contains(&real) || real.len() < 6, "{v:?} {code}");
+            }
+            let doubled = python("import sys; print(sys.argv[1].replace(\"'\", \"''\"))", v);
+            assert!(needles.contains(&doubled) || doubled.len() < 6, "{v:?}");
+        }
+        assert_eq!(markup_escape(b"a'b", b"&#39;"), b"a&#39;b");
+        assert_eq!(quote_doubled(b"it's"), b"it''s");
     }
 
     #[test]

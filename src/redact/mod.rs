@@ -19,12 +19,34 @@
 //!   rule is decided once `max_len + 1` bytes from its keyword have been
 //!   read (its match must end by then; one byte more settles `\b` and `$`),
 //!   or at the line's end for a rule whose regex cannot match a newline,
-//!   or at the end of input. Then the rule's regex runs, through the
+//!   or at the end of input. A rule that can match a newline is also
+//!   decided at the first visible byte that none of its matches can
+//!   contain (its *alphabet*, every byte its regex can consume, see
+//!   [`patterns::match_alphabet`]): a match containing the keyword is
+//!   contiguous, so it ends before that byte, and the region includes the
+//!   byte to settle `\b` and `$`. And a rule anchored inside a private-key
+//!   marker is decided at the end of the marker's line, on that line alone
+//!   (see *Private-key blocks*). Then the rule's regex runs, through the
 //!   scanner's [`Engine`](crate::engine::Engine) with all its checks, on the
 //!   region around the keyword, and the secret of each match containing the
 //!   keyword is masked;
-//! - the start of an unfinished escape sequence, and of a line that is (or
-//!   may still become) an `::add-mask::` command.
+//! - the start of an unfinished escape sequence, of a line that is (or
+//!   may still become) an `::add-mask::` command, and of the current line
+//!   of an open private-key block.
+//!
+//! Every one of these decisions depends on the bytes read alone, never on
+//! how they were split or when they came, so every mask is the same for
+//! every chunking; the safe point only decides *when* bytes are written.
+//!
+//! One exception moves the safe point forward: when it falls inside a mask
+//! already decided, the rest of that mask and the transparent bytes right
+//! after it (a wrapped line's break, escape sequences) go out too. Masked
+//! bytes are written as the replacement whatever comes next, and
+//! transparent bytes are written as they are even inside a mask, so no
+//! secret byte can come out. A later match overlapping what was written
+//! *continues* that mask: when only transparent bytes lie between the last
+//! mask written and the write position, the new mask writes no second
+//! replacement, exactly as the one merged mask of a single read would.
 //!
 //! A needle match is masked as soon as its last byte is read; since its
 //! first byte was held (it was inside the pending prefix), no byte of it
@@ -87,28 +109,72 @@
 //! newline, for the timed flush ([`stream::StreamRedactor::flush_partial`],
 //! which writes up to the safe point, `--flush-ms` after the bytes were
 //! first held), or until it grows past a bound. Held bytes are bounded by
-//! the longest needle, the largest rule reach and that bound, so memory is
-//! bounded on a line of any length.
+//! the longest needle, the largest rule reach, that bound, the longest
+//! command line and the longest line a key block takes
+//! ([`pem::MAX_LINE`]), so memory is bounded on a line of any length.
 //!
-//! `::add-mask::VALUE` lines are recognised at a line's start (the start
-//! is held while it could still become one), never written, and register
-//! VALUE for every stream of the run from the next byte on.
+//! # Private-key blocks
+//!
+//! A PEM private key printed line by line is masked a line at a time
+//! ([`pem`]), so neither a key cut short (`head -10 key.pem`) nor a lone
+//! header waits for an END marker. At the end of a line holding a
+//! private-key BEGIN marker followed only by blanks, a block opens. Each
+//! following line is held from its start while it could still belong to
+//! the block: a base64 body line (no longer than the first), an armor
+//! header (`Proc-Type: ...`, `Comment: ...`) or the blank line after the
+//! headers, an OpenPGP checksum after a short last line, or the END marker.
+//! At its line break a body or header line is masked (its non-blank bytes,
+//! the break kept) and goes out; the END marker closes the block and is
+//! kept. The first byte that no such line can have (a space between two
+//! words, `(`, `.`) or a line break ending any other line closes the block
+//! and releases the line as ordinary text. The rules anchored inside a
+//! marker are decided at the marker's line end on that line alone, so the
+//! one-line forms (a JSON `\n`-escaped key, `echo $KEY`) are still masked by
+//! the rule, and a block's lines are never held for its END.
+//!
+//! Classifying a line needs only its visible bytes, so the chunking
+//! cannot change what is masked. Nothing of a held line is written before
+//! it is classified; once it is a body line its bytes are masked; a line
+//! classified as ordinary was held, so nothing of it was written early.
+//!
+//! # In-band commands
+//!
+//! `::add-mask::VALUE` lines are read as the GitHub Actions runner reads
+//! them ([`command`]): leading blanks, the name in any case, properties
+//! after a space (`::add-mask k=v::VALUE`), and `%0D`, `%0A`, `%25` in
+//! VALUE. The line's start is held while it could still become one; a
+//! command line is never written, and registers VALUE for every stream of
+//! the run from the next byte on. The runner's legacy form
+//! `##[add-mask]VALUE` counts anywhere in a line: its prefix is an anchor
+//! of the automaton, and from that anchor's first byte the rest of the
+//! line is held (so nothing of VALUE is written), then dropped and VALUE
+//! registered at the line break; the text before it and the break stay. A value with line breaks, from any
+//! source, also registers each of its lines (and each line without the
+//! blanks around it) of at least `--min-length` bytes on its own, as the
+//! runner does, so part of a known key printed alone is masked.
 //!
 //! Matching is ASCII case-insensitive (case variants of a value are masked
 //! too: more masking, never less). Inline allow markers
 //! (`gitleaks:allow`...) exempt lines of a scanned file, not of a stream.
 //!
 //! Limits: a rule whose secret begins before its keyword can only be
-//! masked from the held region on (no default rule does this); a
-//! multi-line match longer than [`patterns::MULTI_LINE_REACH_CAP`] is not
-//! masked, and a multi-line rule holds output until its reach is read or
-//! input ends; OSC strings (hyperlinks, titles) are matched as ordinary
-//! text; a line dropped as `::add-mask::` joins its neighbours.
+//! masked from the held region on (the private-key rule's secret begins
+//! at `-----BEGIN`, before its keyword, so a timed flush in the middle of
+//! a marker line can leave that line's one-line key masked from the
+//! keyword on); a multi-line match longer than
+//! [`patterns::MULTI_LINE_REACH_CAP`] is not masked, and a multi-line rule
+//! holds output until a byte outside its alphabet, its reach, or the end
+//! of input; a block line that is only base64 after a key header (a
+//! lone word such as `Compiling`) is masked as a possible last body line;
+//! OSC strings (hyperlinks, titles) are matched as ordinary text; a line
+//! dropped as `::add-mask::` joins its neighbours.
 
 pub mod ansi;
 pub mod automaton;
+pub mod command;
 pub mod encodings;
 pub mod patterns;
+pub mod pem;
 pub mod stream;
 pub mod values;
 

@@ -9,15 +9,15 @@ use std::sync::{Arc, Mutex};
 use anyhow::Result;
 
 use super::ansi::{complete_sequence_len, visible, Escape, Outcome, MAX_ESCAPE_LEN};
-use super::automaton::{Automaton, Pattern};
+use super::automaton::{AnchorInfo, Automaton, ByteSet, Pattern};
+use super::command::{command_values, legacy_command_values, CommandPrefix, Step, LEGACY_PREFIX};
 use super::encodings::unwrapped_needles_for;
 use super::patterns::{anchor_patterns, select_rules, RuleSelection};
+use super::pem::{self, LineClass, LineShape};
 use super::values::KnownValue;
 use crate::engine::{Engine, INLINE_ALLOW_MARKERS};
 use crate::rules::RuleSet;
 
-/// The in-band command that registers a value to mask.
-pub const ADD_MASK: &[u8] = b"::add-mask::";
 /// The longest `::add-mask::` line kept; longer ones are dropped unregistered.
 const MAX_COMMAND_LINE: u64 = 64 * 1024;
 /// Context kept before the held region so a rule's regex sees what precedes
@@ -84,7 +84,15 @@ pub struct Redaction {
 impl Redaction {
     pub fn new(rules: &RuleSet, values: &[KnownValue], config: RedactConfig) -> Result<Redaction> {
         let selected = select_rules(rules, config.rules);
-        let anchors = anchor_patterns(&selected);
+        let mut anchors = anchor_patterns(&selected);
+        anchors.push(Pattern::Anchor {
+            bytes: LEGACY_PREFIX.to_vec(),
+            info: AnchorInfo {
+                keyword_len: LEGACY_PREFIX.len() as u32,
+                command: true,
+                ..AnchorInfo::default()
+            },
+        });
         let engine = if selected.rules.is_empty() {
             None
         } else {
@@ -93,7 +101,13 @@ impl Redaction {
         let mut needles = Vec::new();
         let mut labels = Vec::new();
         for v in values {
-            add_needles(&mut needles, &mut labels, &v.name, &v.value);
+            add_value(
+                &mut needles,
+                &mut labels,
+                &v.name,
+                &v.value,
+                config.min_length,
+            );
         }
         let current = Arc::new(compile(&anchors, &needles, &labels));
         Ok(Redaction {
@@ -109,8 +123,14 @@ impl Redaction {
         })
     }
 
-    /// Registers a value (and its encodings) from now on, on every stream.
+    /// Registers a value (its lines, and their encodings) from now on, on
+    /// every stream.
     pub fn register(&self, name: &str, value: &[u8]) {
+        self.register_all(name, &[value.to_vec()]);
+    }
+
+    /// Registers several values under one name, compiling once.
+    pub fn register_all(&self, name: &str, values: &[Vec<u8>]) {
         let mut reg = self
             .registry
             .lock()
@@ -118,7 +138,9 @@ impl Redaction {
         let Registry {
             needles, labels, ..
         } = &mut *reg;
-        add_needles(needles, labels, name, value);
+        for value in values {
+            add_value(needles, labels, name, value, self.config.min_length);
+        }
         reg.current = Arc::new(compile(&self.anchors, &reg.needles, &reg.labels));
         self.generation.fetch_add(1, Ordering::Release);
     }
@@ -141,6 +163,38 @@ impl Redaction {
     /// Number of automaton states (for sizing and benchmarks).
     pub fn state_count(&self) -> usize {
         self.current().1.automaton.state_count()
+    }
+}
+
+/// Adds the needles of `value`, of its inside when it is wrapped in double
+/// quotes, and, as the runner does for a secret with line breaks, of each
+/// of its lines (and each line without its blanks around) of at least
+/// `min_length` bytes on its own: a part of a key printed alone (`sed -n
+/// 3,4p key.pem`) is masked too.
+fn add_value(
+    needles: &mut Vec<Pattern>,
+    labels: &mut Vec<String>,
+    name: &str,
+    value: &[u8],
+    min_length: usize,
+) {
+    add_needles(needles, labels, name, value);
+    // The runner also masks what is inside a value wrapped in double
+    // quotes, as a tool may print it unquoted.
+    if value.len() > 8 && value.starts_with(b"\"") && value.ends_with(b"\"") {
+        add_needles(needles, labels, name, &value[1..value.len() - 1]);
+    }
+    if !value.iter().any(|&b| b == b'\n' || b == b'\r') {
+        return;
+    }
+    let mut seen: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
+    seen.insert(value);
+    for line in value.split(|&b| b == b'\n' || b == b'\r') {
+        for part in [line, line.trim_ascii()] {
+            if part.len() >= min_length.max(1) && seen.insert(part) {
+                add_needles(needles, labels, name, part);
+            }
+        }
     }
 }
 
@@ -239,6 +293,50 @@ fn compile(anchors: &[Pattern], needles: &[Pattern], labels: &[String]) -> Compi
 enum Label {
     Value(u32),
     Rule(usize),
+    /// A line of an open PEM private-key block.
+    Block,
+}
+
+/// A PEM private-key block whose END marker has not come yet: each of its
+/// lines is held until it is known to belong to the block (then it is
+/// masked) or not (then the block is over).
+#[derive(Debug, Clone)]
+struct PemBlock {
+    /// Width of the first body line; a longer line is not of this block.
+    width: Option<usize>,
+    /// Armor headers and the blank line after them may still come.
+    header_area: bool,
+    /// A body line shorter than the width came: only the END marker (or
+    /// an OpenPGP checksum) may follow.
+    expect_end: bool,
+    /// The block has been counted in the report.
+    counted: bool,
+    line: LineShape,
+    /// Raw range of the current line's non-blank bytes.
+    content: Option<(u64, u64)>,
+}
+
+impl PemBlock {
+    fn new() -> PemBlock {
+        PemBlock {
+            width: None,
+            header_area: true,
+            expect_end: false,
+            counted: false,
+            line: LineShape::default(),
+            content: None,
+        }
+    }
+
+    /// Takes a visible byte of the current line; false once the line
+    /// cannot belong to the block.
+    fn push(&mut self, b: u8, p: u64) -> bool {
+        if !matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c) {
+            let start = self.content.map_or(p, |c| c.0);
+            self.content = Some((start, p + 1));
+        }
+        self.line.push(b)
+    }
 }
 
 /// A raw byte range to replace; offsets are absolute in the stream.
@@ -260,14 +358,18 @@ struct PendingAnchor {
     /// Decided once this many visible bytes have been seen.
     decide_at_visible: u64,
     multi_line: bool,
+    /// Bytes a match containing the keyword can contain.
+    alphabet: ByteSet,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LineMode {
-    /// At the start of a line, the first n bytes equal `ADD_MASK[..n]`.
-    Prefix(usize),
+    /// At the start of a line that may still become an `::add-mask::`
+    /// command (its bytes so far are held).
+    Prefix(CommandPrefix),
     Normal,
-    Command,
+    /// An `::add-mask::` command whose value starts at this offset.
+    Command(u64),
     /// An over-long command line: dropped until its newline.
     Discard,
 }
@@ -298,6 +400,10 @@ pub struct StreamRedactor {
     /// seen by matching, and held.
     pending_cr: Option<u64>,
     line: LineMode,
+    /// Where a legacy `##[add-mask` starts on the current line: held from
+    /// there to the line's end.
+    legacy: Option<u64>,
+    pem: Option<PemBlock>,
     anchors: Vec<PendingAnchor>,
     next_decide: u64,
     masks: Vec<Mask>,
@@ -342,7 +448,9 @@ impl StreamRedactor {
             line_visible_start: 0,
             last_newline_end: 0,
             pending_cr: None,
-            line: LineMode::Prefix(0),
+            line: LineMode::Prefix(CommandPrefix::Lead),
+            legacy: None,
+            pem: None,
             anchors: Vec::new(),
             next_decide: u64::MAX,
             masks: Vec::new(),
@@ -386,6 +494,8 @@ impl StreamRedactor {
             if self.line == LineMode::Normal
                 && self.escape == Escape::Ground
                 && self.pending_cr.is_none()
+                && self.pem.is_none()
+                && !self.anchors.iter().any(|a| a.multi_line)
             {
                 i = self.plain_run(&compiled.automaton, i);
                 if i == self.buf.len() {
@@ -434,18 +544,24 @@ impl StreamRedactor {
             self.visible_byte(&compiled, b'\r', cr);
         }
         match self.line {
-            LineMode::Prefix(n) if n > 0 => {
+            LineMode::Prefix(_) => {
                 self.line = LineMode::Normal;
                 let compiled = Arc::clone(&self.compiled);
-                self.replay_prefix(&compiled, n);
+                self.replay_prefix(&compiled, end);
             }
-            LineMode::Command => self.end_command(end, end),
+            LineMode::Command(value_start) => self.end_command(value_start, end, end),
             LineMode::Discard => self.close_discard(end),
             _ => {}
         }
         if self.escape != Escape::Ground {
             self.skipped.push_back((self.escape_start, end));
             self.escape = Escape::Ground;
+        }
+        if self.pem.is_some() && end > self.line_start {
+            self.pem_line_end(end);
+        }
+        if let Some(start) = self.legacy.take() {
+            self.end_legacy(start, end);
         }
         let pending = std::mem::take(&mut self.anchors);
         for a in pending {
@@ -498,30 +614,35 @@ impl StreamRedactor {
         }
         match self.line {
             LineMode::Normal => {}
-            LineMode::Prefix(n) => {
-                if b == ADD_MASK[n] {
-                    if n + 1 == ADD_MASK.len() {
-                        self.line = LineMode::Command;
+            LineMode::Prefix(prefix) => {
+                let too_long = p - self.line_start > MAX_COMMAND_LINE;
+                match prefix.step(b) {
+                    Step::Command => {
+                        self.line = LineMode::Command(p + 1);
                         self.state = Automaton::START;
-                    } else {
-                        self.line = LineMode::Prefix(n + 1);
+                        return false;
                     }
-                    return false;
+                    Step::More(next) if too_long && next.in_properties() => {
+                        self.discard_command_line();
+                        return false;
+                    }
+                    Step::More(next) if !too_long => {
+                        self.line = LineMode::Prefix(next);
+                        return false;
+                    }
+                    Step::More(_) | Step::NotCommand => {
+                        self.line = LineMode::Normal;
+                        self.replay_prefix(compiled, p);
+                    }
                 }
-                self.line = LineMode::Normal;
-                self.replay_prefix(compiled, n);
             }
-            LineMode::Command => {
+            LineMode::Command(value_start) => {
                 if b == b'\n' {
-                    self.end_command(p, p + 1);
+                    self.end_command(value_start, p, p + 1);
                     return true;
                 }
                 if p - self.line_start > MAX_COMMAND_LINE {
-                    self.line = LineMode::Discard;
-                    self.drops.push((self.line_start, u64::MAX));
-                    self.warnings.push(format!(
-                        "an ::add-mask:: line longer than {MAX_COMMAND_LINE} bytes was dropped and not registered"
-                    ));
+                    self.discard_command_line();
                 }
                 return false;
             }
@@ -533,16 +654,64 @@ impl StreamRedactor {
             }
         }
         self.escape_or_visible(compiled, b, p);
+        if let Some(start) = self.legacy {
+            if b == b'\n' && self.line_start == p + 1 {
+                self.legacy = None;
+                return self.end_legacy(start, p);
+            }
+            if p - start > MAX_COMMAND_LINE {
+                self.legacy = None;
+                self.line = LineMode::Discard;
+                self.drops.push((start, u64::MAX));
+                self.warnings.push(format!(
+                    "a ##[add-mask] command longer than {MAX_COMMAND_LINE} bytes was dropped and not registered"
+                ));
+            }
+        }
         false
     }
 
-    /// A line that began like `::add-mask::` but is not one: its first `n`
-    /// bytes, held so far, are ordinary text after all.
-    fn replay_prefix(&mut self, compiled: &Compiled, n: usize) {
-        let start = self.line_start;
-        for (k, &b) in ADD_MASK[..n].iter().enumerate() {
-            self.visible_byte(compiled, b, start + k as u64);
+    /// The line holding a legacy `##[add-mask]` from `start` ended at
+    /// `end`: the command is dropped from the output (the text before it
+    /// and the line break are kept) and its value registered. Returns
+    /// whether the automaton changed.
+    fn end_legacy(&mut self, start: u64, end: u64) -> bool {
+        let text = &self.buf[(start - self.base) as usize..(end - self.base) as usize];
+        let Some(values) = legacy_command_values(text) else {
+            return false;
+        };
+        self.drops.push((start, end));
+        let min = self.shared.config.min_length;
+        if values[0].len() < min {
+            self.warnings.push(format!(
+                "a ##[add-mask] value shorter than {min} bytes was not registered"
+            ));
+            return false;
         }
+        self.shared.register_all(ADD_MASK_NAME, &values);
+        let (generation, compiled) = self.shared.current();
+        self.generation = generation;
+        self.compiled = compiled;
+        self.state = Automaton::START;
+        true
+    }
+
+    /// A line that began like `::add-mask::` but is not one: its bytes up
+    /// to `end`, held so far, are ordinary text after all.
+    fn replay_prefix(&mut self, compiled: &Compiled, end: u64) {
+        for q in self.line_start..end {
+            let b = self.buf[(q - self.base) as usize];
+            self.escape_or_visible(compiled, b, q);
+        }
+    }
+
+    /// An over-long `::add-mask::` line: dropped, unregistered, to its end.
+    fn discard_command_line(&mut self) {
+        self.line = LineMode::Discard;
+        self.drops.push((self.line_start, u64::MAX));
+        self.warnings.push(format!(
+            "an ::add-mask:: line longer than {MAX_COMMAND_LINE} bytes was dropped and not registered"
+        ));
     }
 
     #[inline]
@@ -581,6 +750,13 @@ impl StreamRedactor {
 
     #[inline]
     fn visible_byte(&mut self, compiled: &Compiled, b: u8, p: u64) {
+        if b != b'\n' {
+            if let Some(block) = self.pem.as_mut() {
+                if !block.push(b, p) {
+                    self.pem = None;
+                }
+            }
+        }
         let ac = &compiled.automaton;
         self.state = ac.step(self.state, b);
         self.visible += 1;
@@ -588,7 +764,10 @@ impl StreamRedactor {
             let start = self.raw_back(p + 1, len as u64);
             self.add_mask(start, p + 1, Label::Value(label));
         }
-        if let Some(a) = ac.anchor(self.state) {
+        if self.legacy.is_none() && ac.anchor(self.state).is_some_and(|a| a.command) {
+            self.legacy = Some(self.raw_back(p + 1, LEGACY_PREFIX.len() as u64));
+        }
+        if let Some(a) = ac.anchor(self.state).filter(|a| a.reach > 0) {
             let keyword_start = self.raw_back(p + 1, u64::from(a.keyword_len));
             let decide_at_visible =
                 self.visible - u64::from(a.keyword_len) + u64::from(a.reach) + 1;
@@ -598,13 +777,29 @@ impl StreamRedactor {
                 line_start: self.line_start,
                 decide_at_visible,
                 multi_line: a.multi_line,
+                alphabet: a.alphabet,
             });
             self.next_decide = self.next_decide.min(decide_at_visible);
         }
         if self.visible >= self.next_decide {
             self.decide_due(|a, visible| a.decide_at_visible <= visible, p + 1);
         }
+        // A byte no match can contain ends every multi-line match in
+        // progress: those rules are decided now (the byte included, for
+        // `\b` and `$`), not after their whole reach.
+        if self
+            .anchors
+            .iter()
+            .any(|a| a.multi_line && !a.alphabet.contains(b))
+        {
+            self.decide_due(|a, _| a.multi_line && !a.alphabet.contains(b), p + 1);
+        }
         if b == b'\n' {
+            self.pem_line_end(p);
+            if self.anchors.iter().any(|a| a.multi_line) {
+                self.pem_markers(p);
+            }
+            // `pem_markers` may have made anchors single-line: decide them.
             if !self.anchors.is_empty() {
                 self.decide_due(|a, _| !a.multi_line, p);
             }
@@ -616,7 +811,85 @@ impl StreamRedactor {
         self.line_start = at;
         self.last_newline_end = at;
         self.line_visible_start = self.visible;
-        self.line = LineMode::Prefix(0);
+        self.line = LineMode::Prefix(CommandPrefix::Lead);
+        if let Some(block) = self.pem.as_mut() {
+            block.line = LineShape::default();
+            block.content = None;
+        }
+    }
+
+    /// The line ending at `end` inside an open PEM block: masked if it
+    /// belongs to the block, else the block is over (and the line, held so
+    /// far, is ordinary text).
+    fn pem_line_end(&mut self, end: u64) {
+        let Some(block) = self.pem.as_mut() else {
+            return;
+        };
+        let belongs = match block.line.classify() {
+            LineClass::Blank => std::mem::replace(&mut block.header_area, false),
+            LineClass::Header => block.header_area,
+            LineClass::Body(width) => {
+                let fits = if block.expect_end {
+                    block.line.is_checksum()
+                } else {
+                    block.width.is_none_or(|w| width <= w)
+                };
+                if fits {
+                    block.header_area = false;
+                    match block.width {
+                        None => block.width = Some(width),
+                        Some(w) if width < w => block.expect_end = true,
+                        Some(_) => {}
+                    }
+                }
+                fits
+            }
+            LineClass::End | LineClass::Other => false,
+        };
+        if !belongs {
+            self.pem = None;
+            return;
+        }
+        let content = block.content.map(|(s, e)| (s, e.min(end)));
+        let first = !std::mem::replace(&mut block.counted, true);
+        if let Some((s, e)) = content {
+            if first {
+                self.add_mask(s, e, Label::Block);
+            } else {
+                self.place_mask(s, e, pem::BLOCK_NAME.to_string());
+            }
+        }
+    }
+
+    /// At the end of a line with a pending multi-line rule: the rules
+    /// anchored inside a private-key marker on it become rules of this line
+    /// (decided now, on this line alone: the block's lines are the
+    /// tracker's, masked as they come rather than held for an END marker
+    /// that may never come), and a BEGIN marker that ends the line opens a
+    /// block.
+    fn pem_markers(&mut self, line_end: u64) {
+        let start = self.line_start.max(self.base);
+        self.fill_hay(start, line_end);
+        let markers = pem::private_key_markers(&self.hay);
+        if markers.is_empty() {
+            return;
+        }
+        let ranges: Vec<(u64, u64)> = markers
+            .iter()
+            .map(|m| (self.hay_map[m.start], self.hay_map[m.end - 1] + 1))
+            .collect();
+        let opens = pem::opens_block(&self.hay, &markers);
+        for a in &mut self.anchors {
+            if ranges
+                .iter()
+                .any(|&(s, e)| s <= a.keyword_start && a.keyword_end <= e)
+            {
+                a.multi_line = false;
+            }
+        }
+        if opens {
+            self.pem = Some(PemBlock::new());
+        }
     }
 
     /// Whether the line ending at raw offset `p` (at its `\r` or `\n`) is
@@ -664,6 +937,7 @@ impl StreamRedactor {
     /// Rules see the break as it is: their anchors on the line are decided
     /// as at any line end.
     fn wrap_break(&mut self, start: u64, p: u64) {
+        self.pem_line_end(start);
         self.skipped.push_back((start, p + 1));
         self.wrap_breaks.push_back(start);
         if !self.anchors.is_empty() {
@@ -697,7 +971,8 @@ impl StreamRedactor {
     /// Runs the rules on the region around an anchor whose matches are now
     /// complete, masking the secrets of matches that contain the keyword.
     fn decide(&mut self, anchor: PendingAnchor, region_end: u64) {
-        let Some(engine) = self.shared.engine.as_ref() else {
+        let shared = Arc::clone(&self.shared);
+        let Some(engine) = shared.engine.as_ref() else {
             return;
         };
         let mut start = anchor.keyword_start.saturating_sub(LOOKBEHIND);
@@ -709,6 +984,33 @@ impl StreamRedactor {
         if end <= start {
             return;
         }
+        self.fill_hay(start, end);
+        let kw_start = self.hay_map.partition_point(|&r| r < anchor.keyword_start);
+        let kw_end = self.hay_map.partition_point(|&r| r < anchor.keyword_end);
+        // Inline allow markers exempt a line of a source file from a scan;
+        // in a stream they would let any printed line exempt itself.
+        for marker in INLINE_ALLOW_MARKERS {
+            let mut from = 0;
+            while let Some(at) = memchr::memmem::find(&self.hay[from..], marker) {
+                self.hay[from + at] = 0;
+                from += at + 1;
+            }
+        }
+        let found = engine.scan(&self.hay, None);
+        for m in found {
+            if !(m.start < kw_end && kw_start < m.end) || m.secret_end <= m.secret_start {
+                continue;
+            }
+            let s = self.hay_map[m.secret_start];
+            let e = self.hay_map[m.secret_end - 1] + 1;
+            self.add_mask(s, e, Label::Rule(m.rule));
+        }
+    }
+
+    /// The text rules see of the raw range `[start, end)` into `hay`, with
+    /// the raw offset of each of its bytes in `hay_map`: escape sequences
+    /// and dropped lines left out, wrapped-line breaks kept.
+    fn fill_hay(&mut self, start: u64, end: u64) {
         self.hay.clear();
         self.hay_map.clear();
         let mut excluded: Vec<(u64, u64)> = self
@@ -738,26 +1040,6 @@ impl StreamRedactor {
             self.hay.push(self.buf[(q - self.base) as usize]);
             self.hay_map.push(q);
             q += 1;
-        }
-        let kw_start = self.hay_map.partition_point(|&r| r < anchor.keyword_start);
-        let kw_end = self.hay_map.partition_point(|&r| r < anchor.keyword_end);
-        // Inline allow markers exempt a line of a source file from a scan;
-        // in a stream they would let any printed line exempt itself.
-        for marker in INLINE_ALLOW_MARKERS {
-            let mut from = 0;
-            while let Some(at) = memchr::memmem::find(&self.hay[from..], marker) {
-                self.hay[from + at] = 0;
-                from += at + 1;
-            }
-        }
-        let found = engine.scan(&self.hay, None);
-        for m in found {
-            if !(m.start < kw_end && kw_start < m.end) || m.secret_end <= m.secret_start {
-                continue;
-            }
-            let s = self.hay_map[m.secret_start];
-            let e = self.hay_map[m.secret_end - 1] + 1;
-            self.add_mask(s, e, Label::Rule(m.rule));
         }
     }
 
@@ -800,12 +1082,22 @@ impl StreamRedactor {
                     .unwrap_or_default();
                 (format!("rule:{id}"), id)
             }
+            Label::Block => (
+                format!("rule:{}", pem::BLOCK_NAME),
+                pem::BLOCK_NAME.to_string(),
+            ),
         }
     }
 
     fn add_mask(&mut self, start: u64, end: u64, label: Label) {
         let (key, name) = self.label_name(label);
         *self.counts.entry(key).or_insert(0) += 1;
+        self.place_mask(start, end, name);
+    }
+
+    /// Masks `[start, end)` without counting it (a further line of a block
+    /// already counted).
+    fn place_mask(&mut self, start: u64, end: u64, name: String) {
         let clipped = start.max(self.emitted);
         if clipped >= end {
             return;
@@ -814,7 +1106,7 @@ impl StreamRedactor {
             start: clipped,
             end,
             label: name,
-            replaced: start < self.emitted && self.last_mask_end == self.emitted,
+            replaced: start < self.emitted && self.continues_last_mask(),
         };
         let mut i = 0;
         while i < self.masks.len() {
@@ -838,50 +1130,101 @@ impl StreamRedactor {
     /// Everything before this offset cannot become part of a match.
     fn safe_end(&self) -> u64 {
         let end = self.data_end();
-        let mut safe = end;
+        // Bytes matching has not seen yet, and held line starts.
+        let mut unseen = end;
         let visible_end = if self.escape != Escape::Ground {
-            safe = safe.min(self.escape_start);
+            unseen = unseen.min(self.escape_start);
             self.escape_start
         } else if let Some(cr) = self.pending_cr {
-            safe = safe.min(cr);
+            unseen = unseen.min(cr);
             cr
         } else {
             end
         };
-        let depth = self.compiled.automaton.depth(self.state) as u64;
-        if depth > 0 {
-            safe = safe.min(self.raw_back(visible_end, depth));
-        }
         match self.line {
-            LineMode::Prefix(n) if n > 0 => safe = safe.min(self.line_start),
-            LineMode::Command => safe = safe.min(self.line_start),
+            LineMode::Prefix(_) | LineMode::Command(_) => unseen = unseen.min(self.line_start),
             _ => {}
         }
-        for a in &self.anchors {
-            safe = safe.min(a.keyword_start);
+        if self.pem.is_some() {
+            unseen = unseen.min(self.line_start);
         }
-        safe.max(self.emitted)
+        if let Some(start) = self.legacy {
+            unseen = unseen.min(start);
+        }
+        // Bytes that may still become part of a match.
+        let mut pending = unseen;
+        let depth = self.compiled.automaton.depth(self.state) as u64;
+        if depth > 0 {
+            pending = pending.min(self.raw_back(visible_end, depth));
+        }
+        for a in &self.anchors {
+            pending = pending.min(a.keyword_start);
+        }
+        let mut safe = pending.max(self.emitted);
+        // Pending bytes inside a decided mask are written as its
+        // replacement whatever comes, and a line break after them is
+        // transparent: they can go out (a later match overlapping them
+        // continues the mask, see `add_mask`), so a masked body line of a
+        // PEM block is not held for the next line.
+        if safe < unseen && self.masks.iter().any(|m| m.start <= safe && safe < m.end) {
+            loop {
+                if let Some(m) = self.masks.iter().find(|m| m.start <= safe && safe < m.end) {
+                    safe = m.end;
+                } else if let Some(&(_, e)) =
+                    self.skipped.iter().find(|&&(s, e)| s <= safe && safe < e)
+                {
+                    safe = e;
+                } else {
+                    break;
+                }
+            }
+            safe = safe.min(unseen);
+        }
+        safe
     }
 
-    fn end_command(&mut self, value_end: u64, line_end: u64) {
-        let from = (self.line_start + ADD_MASK.len() as u64 - self.base) as usize;
+    /// Whether nothing but transparent bytes lie between the end of the
+    /// last mask written and what has been written: a mask starting before
+    /// that point continues it rather than starting a new replacement.
+    fn continues_last_mask(&self) -> bool {
+        let mut cursor = self.last_mask_end;
+        if cursor > self.emitted {
+            return false;
+        }
+        for &(s, e) in &self.skipped {
+            if cursor >= self.emitted {
+                break;
+            }
+            if e <= cursor {
+                continue;
+            }
+            if s > cursor {
+                break;
+            }
+            cursor = e;
+        }
+        cursor >= self.emitted
+    }
+
+    fn end_command(&mut self, value_start: u64, value_end: u64, line_end: u64) {
+        let from = (value_start - self.base) as usize;
         let to = (value_end - self.base) as usize;
         let mut raw = &self.buf[from.min(to)..to];
         if let Some(stripped) = raw.strip_suffix(b"\r") {
             raw = stripped;
         }
-        let value = unescape_command(raw);
+        let values = command_values(raw);
         self.drops.push((self.line_start, line_end));
         self.start_line(line_end);
         self.state = Automaton::START;
         let min = self.shared.config.min_length;
-        if value.len() < min {
+        if values[0].len() < min {
             self.warnings.push(format!(
                 "an ::add-mask:: value shorter than {min} bytes was not registered"
             ));
             return;
         }
-        self.shared.register(ADD_MASK_NAME, &value);
+        self.shared.register_all(ADD_MASK_NAME, &values);
         let (generation, compiled) = self.shared.current();
         self.generation = generation;
         self.compiled = compiled;
@@ -989,31 +1332,6 @@ impl StreamRedactor {
     }
 }
 
-/// Undoes the workflow-command escaping of an `::add-mask::` value.
-fn unescape_command(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'%' && i + 3 <= raw.len() {
-            let code = &raw[i + 1..i + 3];
-            let decoded = match code {
-                b"25" => Some(b'%'),
-                b"0D" | b"0d" => Some(b'\r'),
-                b"0A" | b"0a" => Some(b'\n'),
-                _ => None,
-            };
-            if let Some(c) = decoded {
-                out.push(c);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(raw[i]);
-        i += 1;
-    }
-    out
-}
-
 /// Redacts a whole input at once (the reference the streaming result must
 /// equal, whatever the chunking).
 pub fn redact_all(shared: &Arc<Redaction>, input: &[u8]) -> Vec<u8> {
@@ -1098,6 +1416,26 @@ mod tests {
     }
 
     #[test]
+    fn memory_stays_bounded_on_an_endless_line_after_a_key_header() {
+        let s = shared(&[]);
+        let mut r = StreamRedactor::new(s);
+        let mut out = Vec::new();
+        r.push(b"-----BEGIN PRIVATE KEY-----\n", &mut out);
+        let chunk = vec![b'A'; 16 * 1024];
+        let mut written = out.len();
+        out.clear();
+        for _ in 0..64 {
+            r.push(&chunk, &mut out);
+            written += out.len();
+            out.clear();
+            assert!(r.buf.len() < 256 * 1024, "held {} bytes", r.buf.len());
+        }
+        r.finish(&mut out);
+        // Longer than any key line: the block is over and the text kept.
+        assert_eq!(written + out.len(), 28 + 64 * chunk.len());
+    }
+
+    #[test]
     fn over_long_add_mask_line_is_dropped() {
         let s = shared(&[]);
         let mut input = b"::add-mask::".to_vec();
@@ -1172,6 +1510,98 @@ mod tests {
             ]
         );
         assert_eq!(as_matched(b"plain".to_vec()), vec![b"plain".to_vec()]);
+    }
+
+    #[test]
+    fn a_byte_no_match_can_hold_releases_a_multi_line_rule() {
+        let s = shared(&[]);
+        let mut r = StreamRedactor::new(s);
+        let mut out = Vec::new();
+        // The service-account rules span lines up to their reach; the `}`
+        // closing the object rules them out, so the lines go out now.
+        r.push(
+            b"{\n  \"type\": \"service_account\",\n  \"project_id\": \"acme-ci\"\n}\nnext step\n",
+            &mut out,
+        );
+        assert!(
+            out.ends_with(b"}\nnext step\n"),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+        // Without that byte the rule holds its lines (they could still be
+        // part of a key).
+        let mut r = StreamRedactor::new(shared(&[]));
+        let mut out = Vec::new();
+        r.push(b"{\"type\": \"service_account\",\nnext step\n", &mut out);
+        assert_eq!(out, b"{\"type\": \"");
+        r.finish(&mut out);
+        assert_eq!(out, b"{\"type\": \"service_account\",\nnext step\n");
+    }
+
+    #[test]
+    fn an_open_pem_block_holds_only_its_current_line() {
+        let s = shared(&[]);
+        let mut r = StreamRedactor::new(s);
+        let mut out = Vec::new();
+        let body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDX8kq3Vh7nT2bL";
+        r.push(
+            format!("-----BEGIN PRIVATE KEY-----\n{body}\n{}", &body[..20]).as_bytes(),
+            &mut out,
+        );
+        assert_eq!(out, b"-----BEGIN PRIVATE KEY-----\n***\n");
+        r.flush_partial(&mut out);
+        assert_eq!(out, b"-----BEGIN PRIVATE KEY-----\n***\n");
+        r.push(b" not base64 after all\n", &mut out);
+        let expected = format!(
+            "-----BEGIN PRIVATE KEY-----\n***\n{} not base64 after all\n",
+            &body[..20]
+        );
+        assert_eq!(String::from_utf8_lossy(&out), expected);
+        assert_eq!(r.counts().get("rule:private-key-pem"), Some(&1));
+    }
+
+    #[test]
+    fn a_key_cut_mid_line_at_the_end_of_input_is_masked() {
+        let s = shared(&[]);
+        let body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDX8kq3Vh7nT2bL";
+        let input = format!("-----BEGIN EC PRIVATE KEY-----\n{body}\n{}", &body[..30]);
+        for cut in 0..=input.len() {
+            assert_eq!(
+                in_two(&s, input.as_bytes(), cut),
+                b"-----BEGIN EC PRIVATE KEY-----\n***\n***",
+                "cut {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_value_across_masked_key_lines_continues_the_mask_in_any_split() {
+        // The break after a full-width body line is transparent, so a
+        // known value can span two masked lines; the first line goes out
+        // at its break while the value is still pending, and the value's
+        // match must continue that mask rather than add a replacement.
+        let line1 = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDX8kq3Vh7nT2bL";
+        let line2 = "Q2x9Yq7R5mW8cV1tZ3pN6aK0sD4fG7hJ2lB9eU5rT8yI1oP3wE6qA0zX4cV7bN2m";
+        let value = format!("{}{}", &line1[54..], &line2[..12]);
+        let s = shared(&[&value]);
+        let input = format!(
+            "-----BEGIN PRIVATE KEY-----\n{line1}\n{line2}\n-----END PRIVATE KEY-----\nok\n"
+        );
+        let one_shot = redact_all(&s, input.as_bytes());
+        assert_eq!(
+            String::from_utf8_lossy(&one_shot),
+            "-----BEGIN PRIVATE KEY-----\n***\n\n-----END PRIVATE KEY-----\nok\n"
+        );
+        for cut in 0..=input.len() {
+            assert_eq!(in_two(&s, input.as_bytes(), cut), one_shot, "cut {cut}");
+        }
+        let mut r = StreamRedactor::new(Arc::clone(&s));
+        let mut out = Vec::new();
+        for b in input.as_bytes() {
+            r.push(std::slice::from_ref(b), &mut out);
+        }
+        r.finish(&mut out);
+        assert_eq!(out, one_shot);
     }
 
     #[test]

@@ -31,8 +31,10 @@ pub enum Format {
 /// What a report may need besides the findings.
 pub struct ReportContext<'a> {
     pub reveal: bool,
-    /// Colour and excerpts for a terminal.
+    /// Colour for a terminal; it changes styling, never content.
     pub color: bool,
+    /// Text output shows each finding's fingerprint (for an ignore file).
+    pub show_fingerprint: bool,
     pub rules: &'a RuleSet,
     pub summary: &'a ScanSummary,
     /// The scanned roots, for formats that want a base location.
@@ -86,10 +88,76 @@ pub(crate) fn sorted(findings: &[Finding]) -> Vec<&Finding> {
     v
 }
 
+/// The scan's coverage as machine-readable reports carry it, so CI can
+/// check what was read, what was passed over and why, and what could not
+/// be read. No timing: two runs over the same input give the same report.
+pub fn summary_json(summary: &ScanSummary, findings: usize) -> serde_json::Value {
+    let skipped: serde_json::Map<String, serde_json::Value> = summary
+        .skipped
+        .iter()
+        .map(|(reason, n)| (summary_key(reason.as_str()), (*n).into()))
+        .collect();
+    serde_json::json!({
+        "files": summary.files,
+        "bytes": summary.bytes,
+        "skipped": skipped,
+        "skipped_total": summary.skipped.values().sum::<u64>(),
+        "errors": summary.errors,
+        "findings": findings,
+    })
+}
+
+/// `too large` -> `too_large`, `ignored by .gitignore` -> `ignored_by_gitignore`:
+/// keys a JSON consumer can use as identifiers.
+fn summary_key(reason: &str) -> String {
+    let mut key = String::with_capacity(reason.len());
+    for c in reason.chars() {
+        if c.is_ascii_alphanumeric() {
+            key.push(c.to_ascii_lowercase());
+        } else if !key.is_empty() && !key.ends_with('_') {
+            key.push('_');
+        }
+    }
+    key.trim_end_matches('_').to_string()
+}
+
 /// Report paths use `/` whatever the platform, so CI annotations and
 /// baselines match across runners.
 pub(crate) fn slash_path(path: &str) -> String {
     path.replace('\\', "/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::SkipReason;
+
+    #[test]
+    fn summary_counts_skips_by_reason_and_errors() {
+        let mut summary = ScanSummary {
+            files: 12,
+            bytes: 3456,
+            errors: 2,
+            ..ScanSummary::default()
+        };
+        summary.skipped.insert(SkipReason::Binary, 3);
+        summary.skipped.insert(SkipReason::TooLarge, 1);
+        let v = summary_json(&summary, 5);
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "files": 12, "bytes": 3456, "errors": 2, "findings": 5,
+                "skipped": { "binary": 3, "too_large": 1 }, "skipped_total": 4,
+            })
+        );
+    }
+
+    #[test]
+    fn summary_keys_are_identifiers() {
+        assert_eq!(summary_key("too large"), "too_large");
+        assert_eq!(summary_key("ignored by .gitignore"), "ignored_by_gitignore");
+        assert_eq!(summary_key("Binary"), "binary");
+    }
 }
 
 #[cfg(test)]
@@ -122,6 +190,7 @@ pub(crate) mod testutil {
             date: None,
             layer: None,
             deleted: None,
+            line_masked: "GITHUB_TOKEN=ghp_***".into(),
             line_text: line_text.into_bytes(),
         }
     }
@@ -131,12 +200,23 @@ pub(crate) mod testutil {
         findings: &[Finding],
         reveal: bool,
     ) -> String {
+        render_with(write, findings, reveal, false, false)
+    }
+
+    pub fn render_with(
+        write: fn(&[Finding], &ReportContext<'_>, &mut dyn std::io::Write) -> std::io::Result<()>,
+        findings: &[Finding],
+        reveal: bool,
+        color: bool,
+        show_fingerprint: bool,
+    ) -> String {
         let rules = RuleSet::default();
         let summary = ScanSummary::default();
         let roots = vec![".".to_string()];
         let ctx = ReportContext {
             reveal,
-            color: false,
+            color,
+            show_fingerprint,
             rules: &rules,
             summary: &summary,
             roots: &roots,

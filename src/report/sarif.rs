@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-use super::{slash_path, sorted, ReportContext};
+use super::{slash_path, sorted, summary_json, ReportContext};
 use crate::finding::Finding;
 use crate::rules::Confidence;
 
@@ -61,12 +61,36 @@ pub fn document(findings: &[Finding], ctx: &ReportContext<'_>) -> Value {
     run.insert("originalUriBaseIds".into(), original_uri_base_ids());
     run.insert("columnKind".into(), "utf16CodeUnits".into());
     run.insert("results".into(), Value::Array(results));
+    run.insert("invocations".into(), json!([invocation(ctx)]));
+    run.insert(
+        "properties".into(),
+        json!({ "summary": summary_json(ctx.summary, findings.len()) }),
+    );
 
     json!({
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
         "runs": [Value::Object(run)],
     })
+}
+
+/// An unreadable input means the scan did not cover everything it was
+/// asked to: CI must not read the run as complete.
+fn invocation(ctx: &ReportContext<'_>) -> Value {
+    let errors = ctx.summary.errors;
+    let mut invocation = json!({ "executionSuccessful": errors == 0 });
+    if errors > 0 {
+        invocation["toolExecutionNotifications"] = json!([{
+            "level": "error",
+            "message": {
+                "text": format!(
+                    "{errors} input{} could not be read; the scan is incomplete",
+                    if errors == 1 { "" } else { "s" }
+                )
+            },
+        }]);
+    }
+    invocation
 }
 
 fn rule_descriptor(f: &Finding, ctx: &ReportContext<'_>) -> Value {
@@ -122,13 +146,18 @@ fn result(f: &Finding, rule_index: usize, ctx: &ReportContext<'_>) -> Value {
     let mut physical = Map::new();
     physical.insert("artifactLocation".into(), artifact_location(&f.path));
     physical.insert("region".into(), region);
-    let context_line = f.display_line(ctx.reveal, 400);
+    // Not cut: a snippet is the text of its region. The excerpt is already
+    // bounded (the secret's lines, clipped to a margin around the match).
+    let context_line = f.display_line(ctx.reveal, usize::MAX);
     if !context_line.is_empty() {
+        // The snippet holds the secret's lines and no other, so its lines
+        // are the region's; it must also contain the region.
+        let snippet_lines = context_line.matches('\n').count() as u64;
         physical.insert(
             "contextRegion".into(),
             json!({
                 "startLine": f.line.max(1),
-                "endLine": end_line,
+                "endLine": end_line.max(f.line.max(1) + snippet_lines),
                 "snippet": { "text": context_line },
             }),
         );
@@ -387,6 +416,48 @@ mod tests {
             })
             .unwrap_or_default();
         assert_eq!(uris, vec!["a.env", "b.env"]);
+    }
+
+    #[test]
+    fn run_carries_the_summary_and_whether_every_input_was_read() {
+        let v = parse(&[finding("a.env", 1)], false);
+        let run = &v["runs"][0];
+        assert_eq!(run["properties"]["summary"]["findings"], 1);
+        assert_eq!(run["invocations"][0]["executionSuccessful"], true);
+
+        let rules = crate::rules::RuleSet::default();
+        let summary = crate::scan::ScanSummary {
+            files: 3,
+            errors: 2,
+            ..Default::default()
+        };
+        let ctx = ReportContext {
+            reveal: false,
+            color: false,
+            show_fingerprint: false,
+            rules: &rules,
+            summary: &summary,
+            roots: &[],
+        };
+        let doc = document(&[], &ctx);
+        let invocation = &doc["runs"][0]["invocations"][0];
+        assert_eq!(invocation["executionSuccessful"], false);
+        let note = invocation["toolExecutionNotifications"][0]["message"]["text"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(note.starts_with("2 inputs could not be read"), "{note}");
+        assert_eq!(doc["runs"][0]["properties"]["summary"]["errors"], 2);
+    }
+
+    #[test]
+    fn context_region_spans_every_line_of_its_snippet() {
+        let mut f = finding("key.pem", 4);
+        f.end_line = 4;
+        f.line_masked = b"-----BEGIN***\n-----END PRIVATE KEY-----".to_vec();
+        let v = parse(&[f], false);
+        let loc = &v["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+        assert_eq!(loc["contextRegion"]["startLine"], 4);
+        assert_eq!(loc["contextRegion"]["endLine"], 5);
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! `--format text`: for people. `path:line:col  rule  secret`, one line per
-//! finding so it stays greppable and editors can jump to it; on a terminal
-//! the masked line follows as a coloured excerpt and files are separated.
+//! `--format text`: for people. Each finding is a `path:line:col  rule
+//! secret` line, so it stays greppable and editors can jump to it, followed
+//! by its masked line, indented; files are separated by a blank line. Colour
+//! changes styling only: without the escape sequences, the coloured report
+//! is the plain one.
 
 use std::io::{self, Write};
 
@@ -18,7 +20,7 @@ pub fn write(findings: &[Finding], ctx: &ReportContext<'_>, out: &mut dyn Write)
     let mut previous: Option<(&str, Option<&str>, Option<&str>)> = None;
     for f in sorted(findings) {
         let group = (f.path.as_str(), f.commit.as_deref(), f.layer.as_deref());
-        if ctx.color && previous.is_some_and(|p| p != group) {
+        if previous.is_some_and(|p| p != group) {
             writeln!(out)?;
         }
         previous = Some(group);
@@ -48,18 +50,23 @@ pub fn write(findings: &[Finding], ctx: &ReportContext<'_>, out: &mut dyn Write)
             printable(&loc),
             printable(&f.rule),
         )?;
+        if ctx.show_fingerprint {
+            write!(out, "  {dim}{}{reset}", printable(&f.fingerprint))?;
+        }
         if extra.is_empty() {
             writeln!(out)?;
         } else {
             writeln!(out, "{dim}{}{reset}", printable(&extra))?;
         }
-        if ctx.color {
-            let excerpt = printable(&f.display_line(ctx.reveal, EXCERPT_WIDTH));
-            if !excerpt.is_empty() {
+        let excerpt = printable(&f.display_line(ctx.reveal, EXCERPT_WIDTH));
+        if !excerpt.is_empty() {
+            if ctx.color {
                 // The secret stands out inside the dimmed line.
                 let marked =
                     excerpt.replace(&secret, &format!("{reset}{yellow}{secret}{reset}{dim}"));
                 writeln!(out, "    {dim}{marked}{reset}")?;
+            } else {
+                writeln!(out, "    {excerpt}")?;
             }
         }
     }
@@ -88,14 +95,15 @@ fn printable(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::testutil::{finding, render, TOKEN};
+    use crate::report::testutil::{finding, render, render_with, TOKEN};
 
     #[test]
-    fn plain_line_per_finding() {
+    fn a_line_per_finding_then_its_masked_line() {
         let text = render(write, &[finding("b.env", 3), finding("a.env", 2)], false);
         assert_eq!(
             text,
-            "a.env:2:14  github-pat  ghp_***\nb.env:3:14  github-pat  ghp_***\n"
+            "a.env:2:14  github-pat  ghp_***\n    GITHUB_TOKEN=ghp_***\n\n\
+             b.env:3:14  github-pat  ghp_***\n    GITHUB_TOKEN=ghp_***\n"
         );
     }
 
@@ -112,11 +120,68 @@ mod tests {
         f.commit = Some("0123456789abcdef".into());
         f.author = Some("Dev".into());
         let text = render(write, &[f], false);
-        assert_eq!(text, "0123456789ab:a.env:1:14  github-pat  ghp_***  Dev\n");
+        assert_eq!(
+            text,
+            "0123456789ab:a.env:1:14  github-pat  ghp_***  Dev\n    GITHUB_TOKEN=ghp_***\n"
+        );
     }
 
     #[test]
     fn reveal_shows_raw_secret() {
         assert!(render(write, &[finding("a.env", 1)], true).contains(TOKEN));
+    }
+
+    /// Removes CSI escape sequences (`ESC [ ... letter`).
+    fn strip_ansi(text: &str) -> String {
+        let mut out = String::new();
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            if c == '\x1b' {
+                for d in chars.by_ref() {
+                    if d.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn colour_changes_styling_never_content() {
+        let mut with_author = finding("b.env", 7);
+        with_author.author = Some("Dev".into());
+        with_author.date = Some("2026-01-02".into());
+        let mut no_excerpt = finding("c.env", 1);
+        no_excerpt.line_text.clear();
+        no_excerpt.line_masked.clear();
+        let findings = [
+            finding("a.env", 2),
+            with_author,
+            finding("a.env", 5),
+            no_excerpt,
+        ];
+        for reveal in [false, true] {
+            for show_fingerprint in [false, true] {
+                let plain = render_with(write, &findings, reveal, false, show_fingerprint);
+                let coloured = render_with(write, &findings, reveal, true, show_fingerprint);
+                assert!(coloured.contains('\x1b') && !plain.contains('\x1b'));
+                assert_eq!(strip_ansi(&coloured), plain);
+            }
+        }
+    }
+
+    #[test]
+    fn fingerprints_are_shown_when_asked() {
+        let f = finding("a.env", 2);
+        let fp = f.fingerprint.clone();
+        let shown = render_with(write, std::slice::from_ref(&f), false, false, true);
+        assert_eq!(
+            shown.lines().next(),
+            Some(format!("a.env:2:14  github-pat  ghp_***  {fp}").as_str())
+        );
+        assert!(!render(write, &[f], false).contains(&fp));
     }
 }

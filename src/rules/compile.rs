@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use regex::bytes::Regex;
 
-use super::model::{AllowTarget, AllowlistSpec, Confidence, RuleSpec};
+use super::model::{AllowCondition, AllowTarget, AllowlistSpec, Confidence, RuleSpec};
 use crate::engine::checksum::Checksum;
 
 /// The longest match for which the engine scans only a window around a
@@ -24,11 +24,17 @@ pub struct Rule {
     /// Built on first use; see [`LazyRegex`].
     pub regex: LazyRegex,
     pub secret_group: usize,
+    /// Whether the secret is the first capture group that matched (see
+    /// [`RuleSpec::first_matching_group`]) rather than `secret_group`.
+    pub first_matching_group: bool,
     /// Lower-cased keywords.
     pub keywords: Vec<String>,
     pub entropy: Option<f64>,
     pub path: Option<Regex>,
-    pub allowlist: Allowlist,
+    /// A rule with a path and no regex: it reports every file whose path
+    /// matches, whatever the content.
+    pub path_only: bool,
+    pub allowlist: Allowlists,
     pub checksum: Option<Checksum>,
     pub confidence: Confidence,
     pub skip_placeholder_filter: bool,
@@ -41,6 +47,22 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The secret within one match of the rule's regex.
+    pub fn secret_in<'h>(
+        &self,
+        caps: &regex::bytes::Captures<'h>,
+    ) -> Option<regex::bytes::Match<'h>> {
+        if self.first_matching_group {
+            caps.iter()
+                .skip(1)
+                .flatten()
+                .find(|m| !m.is_empty())
+                .or_else(|| caps.get(0))
+        } else {
+            caps.get(self.secret_group)
+        }
+    }
+
     /// The regex if a scan has already built it.
     pub fn built_regex(&self) -> Option<&Regex> {
         self.regex.built.get()
@@ -52,18 +74,23 @@ impl Rule {
     }
 }
 
-/// Compiled allowlist: a match is dropped when any part hits.
+/// One compiled allowlist table.
 #[derive(Debug, Clone, Default)]
 pub struct Allowlist {
+    pub condition: AllowCondition,
     pub regexes: Vec<Regex>,
     /// Lower-cased stopwords.
     pub stopwords: Vec<String>,
     pub paths: Vec<Regex>,
+    pub commits: Vec<String>,
     pub target: AllowTarget,
 }
 
 impl Allowlist {
     pub fn compile(spec: &AllowlistSpec) -> Result<Allowlist> {
+        if !spec.has_criteria() {
+            bail!("an allowlist needs at least one of regexes, stopwords, paths or commits");
+        }
         let regexes = spec
             .regexes
             .iter()
@@ -75,6 +102,7 @@ impl Allowlist {
             .map(|r| build_regex(r).with_context(|| format!("allowlist path {r:?}")))
             .collect::<Result<Vec<_>>>()?;
         Ok(Allowlist {
+            condition: spec.condition,
             regexes,
             stopwords: spec
                 .stopwords
@@ -82,37 +110,101 @@ impl Allowlist {
                 .map(|s| s.to_ascii_lowercase())
                 .collect(),
             paths,
+            commits: spec.commits.clone(),
             target: spec.target,
         })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.regexes.is_empty() && self.stopwords.is_empty() && self.paths.is_empty()
-    }
-
-    pub fn allows_path(&self, path: &str) -> bool {
+    fn path_hits(&self, path: &str) -> bool {
         self.paths.iter().any(|r| r.is_match(path.as_bytes()))
     }
 
-    /// True when the match should be dropped. `secret`, `whole` and `line`
-    /// are the secret, the full regex match and the line(s) around it.
-    pub fn allows(&self, secret: &[u8], whole: &[u8], line: &[u8]) -> bool {
+    fn regex_hits(&self, secret: &[u8], whole: &[u8], line: &[u8]) -> bool {
         let target = match self.target {
             AllowTarget::Secret => secret,
             AllowTarget::Match => whole,
             AllowTarget::Line => line,
         };
-        if self.regexes.iter().any(|r| r.is_match(target)) {
-            return true;
+        self.regexes.iter().any(|r| r.is_match(target))
+    }
+
+    fn stopword_hits(&self, secret: &[u8]) -> bool {
+        if self.stopwords.is_empty() {
+            return false;
         }
-        if !self.stopwords.is_empty() {
-            let lower = secret.to_ascii_lowercase();
-            let hay = String::from_utf8_lossy(&lower);
-            if self.stopwords.iter().any(|w| hay.contains(w.as_str())) {
-                return true;
+        let lower = secret.to_ascii_lowercase();
+        self.stopwords
+            .iter()
+            .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
+    }
+
+    /// Whether every match in a file at `path` is allowed, before any is
+    /// found. Commits are never known here, so a commit criterion fails.
+    fn allows_file(&self, path: &str) -> bool {
+        match self.condition {
+            AllowCondition::Or => self.path_hits(path),
+            // Regexes and stopwords are decided per match.
+            AllowCondition::And => {
+                self.regexes.is_empty()
+                    && self.stopwords.is_empty()
+                    && self.commits.is_empty()
+                    && !self.paths.is_empty()
+                    && self.path_hits(path)
             }
         }
-        false
+    }
+
+    fn allows_match(&self, secret: &[u8], whole: &[u8], line: &[u8], path: Option<&str>) -> bool {
+        match self.condition {
+            AllowCondition::Or => {
+                self.regex_hits(secret, whole, line) || self.stopword_hits(secret)
+            }
+            AllowCondition::And => {
+                self.commits.is_empty()
+                    && (self.paths.is_empty() || path.is_some_and(|p| self.path_hits(p)))
+                    && (self.regexes.is_empty() || self.regex_hits(secret, whole, line))
+                    && (self.stopwords.is_empty() || self.stopword_hits(secret))
+            }
+        }
+    }
+}
+
+/// The allowlists of a rule, or the global ones: a match that any of them
+/// allows is dropped.
+#[derive(Debug, Clone, Default)]
+pub struct Allowlists {
+    pub lists: Vec<Allowlist>,
+}
+
+impl Allowlists {
+    pub fn compile<'a>(specs: impl IntoIterator<Item = &'a AllowlistSpec>) -> Result<Allowlists> {
+        let lists = specs
+            .into_iter()
+            .enumerate()
+            .map(|(i, spec)| {
+                Allowlist::compile(spec).with_context(|| format!("allowlist #{}", i + 1))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Allowlists { lists })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lists.is_empty()
+    }
+
+    /// True when no match in a file at `path` can be reported.
+    pub fn allows_path(&self, path: &str) -> bool {
+        self.lists.iter().any(|a| a.allows_file(path))
+    }
+
+    /// True when the match should be dropped. `secret`, `whole` and `line`
+    /// are the secret, the full regex match and the line(s) around it;
+    /// `path` is needed by allowlists that combine paths with other
+    /// criteria.
+    pub fn allows(&self, secret: &[u8], whole: &[u8], line: &[u8], path: Option<&str>) -> bool {
+        self.lists
+            .iter()
+            .any(|a| a.allows_match(secret, whole, line, path))
     }
 }
 
@@ -120,7 +212,7 @@ impl Allowlist {
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
-    pub allowlist: Allowlist,
+    pub allowlist: Allowlists,
 }
 
 impl RuleSet {
@@ -206,11 +298,13 @@ impl std::ops::Deref for LazyRegex {
     }
 }
 
+/// An empty byte class: tiny, and it matches no input.
+const NEVER_MATCHING_PATTERN: &str = r"(?-u:[^\x00-\xFF])";
+
 fn never_matching_regex() -> Result<Regex> {
     static NEVER: OnceLock<Option<Regex>> = OnceLock::new();
-    // An empty byte class: tiny, and it matches no input.
     NEVER
-        .get_or_init(|| build_regex(r"(?-u:[^\x00-\xFF])").ok())
+        .get_or_init(|| build_regex(NEVER_MATCHING_PATTERN).ok())
         .clone()
         .ok_or_else(|| anyhow!("cannot build the empty regex"))
 }
@@ -220,7 +314,16 @@ pub fn compile_rule(spec: &RuleSpec, origin: &str) -> Result<Rule> {
     if spec.id.trim().is_empty() {
         bail!("a rule in {origin} has an empty id");
     }
-    let hir = parse_pattern(&spec.regex).with_context(|| format!("{}: regex", ctx()))?;
+    let path_only = spec.regex.is_empty();
+    if path_only && spec.path.is_none() {
+        bail!("{}: the rule has neither a regex nor a path", ctx());
+    }
+    let pattern = if path_only {
+        NEVER_MATCHING_PATTERN
+    } else {
+        spec.regex.as_str()
+    };
+    let hir = parse_pattern(pattern).with_context(|| format!("{}: regex", ctx()))?;
     let groups = hir.properties().explicit_captures_len();
     let secret_group = match spec.secret_group {
         Some(g) if g > groups => bail!(
@@ -235,10 +338,7 @@ pub fn compile_rule(spec: &RuleSpec, origin: &str) -> Result<Rule> {
         Some(p) => Some(build_regex(p).with_context(|| format!("{}: path", ctx()))?),
         None => None,
     };
-    let allowlist = match &spec.allowlist {
-        Some(a) => Allowlist::compile(a).with_context(ctx)?,
-        None => Allowlist::default(),
-    };
+    let allowlist = Allowlists::compile(spec.all_allowlists()).with_context(ctx)?;
     let checksum = match &spec.checksum {
         Some(name) => Some(
             Checksum::from_name(name)
@@ -254,26 +354,44 @@ pub fn compile_rule(spec: &RuleSpec, origin: &str) -> Result<Rule> {
     if spec.keywords.iter().any(|k| k.is_empty()) {
         bail!("{}: empty keyword", ctx());
     }
-    Ok(Rule {
-        id: spec.id.clone(),
-        description: spec.description.clone(),
-        secret_group,
-        keywords: spec
-            .keywords
+    let description = if spec.description.is_empty() {
+        spec.id.clone()
+    } else {
+        spec.description.clone()
+    };
+    // A path-only rule reads no content, so its keywords gate nothing.
+    let keywords = if path_only {
+        Vec::new()
+    } else {
+        spec.keywords
             .iter()
             .map(|k| k.to_ascii_lowercase())
-            .collect(),
+            .collect()
+    };
+    Ok(Rule {
+        id: spec.id.clone(),
+        description,
+        secret_group,
+        first_matching_group: spec.first_matching_group
+            && spec.secret_group.is_none()
+            && groups >= 1,
+        keywords,
         entropy: spec.entropy,
         path,
+        path_only,
         allowlist,
         checksum,
         confidence: spec.confidence,
         skip_placeholder_filter: spec.skip_placeholder_filter,
         tags: spec.tags.clone(),
-        max_len: hir.properties().maximum_len(),
+        max_len: if path_only {
+            None
+        } else {
+            hir.properties().maximum_len()
+        },
         origin: origin.to_string(),
         spec: spec.clone(),
-        regex: LazyRegex::new(&spec.regex)?,
+        regex: LazyRegex::new(pattern)?,
     })
 }
 
@@ -287,10 +405,12 @@ mod tests {
             description: "t".into(),
             regex: regex.into(),
             secret_group: None,
+            first_matching_group: false,
             keywords: vec!["ab".into()],
             entropy: None,
             path: None,
             allowlist: None,
+            allowlists: vec![],
             checksum: None,
             confidence: Confidence::Medium,
             skip_placeholder_filter: false,

@@ -6,8 +6,9 @@ pub mod compile;
 pub mod gitleaks;
 pub mod load;
 pub mod model;
+pub mod re2;
 
-pub use compile::{Allowlist, Rule, RuleSet};
+pub use compile::{Allowlist, Allowlists, Rule, RuleSet};
 pub use load::{load_rule_set, LoadOptions};
 pub use model::{Confidence, RuleFile, RuleSpec};
 

@@ -3,10 +3,14 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use ignore::{WalkBuilder, WalkState};
 
 use super::describe_io_error;
+use super::paths::{file_fingerprint_path, folder_anchor, join, slash_path, unreadable_kind};
+use super::text::TextEncoding;
 use super::{feed_reader, BlobSink, Chunk, Provenance, SkipReason, CHUNK_SIZE};
 
 #[derive(Debug, Clone)]
@@ -23,28 +27,47 @@ pub struct FsOptions {
 const SNIFF_LEN: usize = 8 * 1024;
 
 /// Walks `paths` and feeds every text file to `sink`. A path that does not
-/// exist is reported through `sink.error` and the walk goes on.
+/// exist, or that names a device or socket, is reported through
+/// `sink.error` and the walk goes on. A file or FIFO named here is read
+/// whatever its size or content; FIFOs, sockets and devices found by
+/// walking are skipped and counted.
 pub fn scan_paths(paths: &[PathBuf], opts: &FsOptions, sink: &dyn BlobSink) {
     let mut roots = Vec::new();
     for p in paths {
-        match std::fs::symlink_metadata(p) {
-            Err(e) => sink.error(format!("{}: {}", p.display(), describe_io_error(&e))),
-            Ok(md) if md.is_file() => scan_file(p, display(p), None, true, opts, sink),
-            Ok(md) if md.file_type().is_symlink() => match std::fs::metadata(p) {
-                Ok(t) if t.is_file() => scan_file(p, display(p), None, true, opts, sink),
-                Ok(_) => roots.push(p.clone()),
-                Err(e) => sink.error(format!("{}: {}", p.display(), describe_io_error(&e))),
-            },
-            Ok(_) => roots.push(p.clone()),
+        let md = match std::fs::metadata(p) {
+            Ok(md) => md,
+            Err(e) => {
+                sink.error(format!("{}: {}", p.display(), describe_io_error(&e)));
+                continue;
+            }
+        };
+        if md.is_dir() {
+            let anchor = folder_anchor(p).unwrap_or_else(|| display(p));
+            roots.push(WalkRoot {
+                path: p.clone(),
+                anchor,
+            });
+        } else if let Some(kind) = unreadable_kind(&md.file_type()) {
+            sink.error(format!("{}: {kind}, not a file", p.display()));
+        } else {
+            let shown = display(p);
+            let fingerprint_path = file_fingerprint_path(p).unwrap_or_else(|| shown.clone());
+            let prov = Provenance::path(shown).with_fingerprint_path(fingerprint_path);
+            let size = md.is_file().then_some(md.len());
+            scan_file(p, prov, size, true, opts, sink);
         }
     }
     if roots.is_empty() {
         return;
     }
-    let mut builder = WalkBuilder::new(&roots[0]);
+    let mut builder = WalkBuilder::new(&roots[0].path);
     for r in &roots[1..] {
-        builder.add(r);
+        builder.add(&r.path);
     }
+    let tally = opts
+        .respect_ignore
+        .then(|| Arc::new(IgnoreTally::default()));
+    let filter_tally = tally.clone();
     builder
         .threads(opts.threads.max(1))
         .hidden(false)
@@ -55,24 +78,169 @@ pub fn scan_paths(paths: &[PathBuf], opts: &FsOptions, sink: &dyn BlobSink) {
         .ignore(opts.respect_ignore)
         .parents(opts.respect_ignore)
         .require_git(false)
-        .filter_entry(|e| e.file_name() != ".git");
+        .filter_entry(move |e| {
+            if e.file_name() == GIT_DIR {
+                return false;
+            }
+            // The walker asks this filter only about entries its ignore
+            // rules let through.
+            if let Some(t) = &filter_tally {
+                t.passed(e.file_type().is_some_and(|t| t.is_dir()));
+            }
+            true
+        });
+    let roots = &roots;
+    let tally_ref = tally.as_deref();
     builder.build_parallel().run(|| {
-        Box::new(|entry| {
+        // Depth of the folder this worker thread last listed: errors about
+        // that folder's entries follow it on the same thread.
+        let mut listing_depth: Option<usize> = None;
+        Box::new(move |entry| {
             match entry {
-                Err(e) => sink.error(walk_error(&e)),
+                Err(e) => {
+                    if let Some(t) = tally_ref {
+                        let is_child =
+                            matches!((e.depth(), listing_depth), (Some(d), Some(l)) if d == l + 1);
+                        if is_child {
+                            t.passed(is_loop(&e));
+                        }
+                    }
+                    sink.error(walk_error(&e));
+                }
                 Ok(entry) => {
                     let ft = entry.file_type();
-                    if ft.is_some_and(|t| t.is_file()) {
+                    if ft.is_some_and(|t| t.is_dir()) {
+                        listing_depth = Some(entry.depth());
+                        if let Some(t) = tally_ref {
+                            t.list(entry.path(), opts.follow_links);
+                        }
+                    } else if ft.is_some_and(|t| t.is_file()) {
                         let size = entry.metadata().map(|m| m.len()).ok();
-                        scan_file(entry.path(), display(entry.path()), size, false, opts, sink);
+                        let prov = walked_provenance(&entry, roots);
+                        scan_file(entry.path(), prov, size, false, opts, sink);
                     } else if ft.is_some_and(|t| t.is_symlink()) {
                         sink.skipped(&display(entry.path()), SkipReason::Symlink);
+                    } else {
+                        sink.skipped(&display(entry.path()), SkipReason::NotAFile);
                     }
                 }
             }
             WalkState::Continue
         })
     });
+    if let Some(t) = tally {
+        let (files, folders) = t.ignored();
+        sink.skipped_count(SkipReason::Ignored, files);
+        sink.skipped_count(SkipReason::IgnoredFolder, folders);
+    }
+}
+
+/// Never walked, never counted as ignored.
+const GIT_DIR: &str = ".git";
+
+/// A folder named on the command line and its fingerprint path.
+struct WalkRoot {
+    path: PathBuf,
+    anchor: String,
+}
+
+/// Provenance of a file found under one of `roots`: shown as walked, its
+/// fingerprint path anchored at its root's.
+fn walked_provenance(entry: &ignore::DirEntry, roots: &[WalkRoot]) -> Provenance {
+    let path = entry.path();
+    let shown = display(path);
+    let root = path
+        .ancestors()
+        .nth(entry.depth())
+        .and_then(|top| roots.iter().find(|r| r.path.as_path() == top));
+    let fingerprint_path = match root {
+        Some(root) => match path.strip_prefix(&root.path) {
+            Ok(rest) => join(&root.anchor, &slash_path(rest)),
+            Err(_) => shown.clone(),
+        },
+        None => shown.clone(),
+    };
+    Provenance::path(shown).with_fingerprint_path(fingerprint_path)
+}
+
+/// Counts what ignore files hid, which the walker does not report: every
+/// walked folder is listed a second time (names and types only, no stat),
+/// and what the listing holds beyond what the walker let through was
+/// ignored. Ignored folders count once; their contents are not walked.
+#[derive(Default)]
+struct IgnoreTally {
+    listed_files: AtomicU64,
+    listed_folders: AtomicU64,
+    passed_files: AtomicU64,
+    passed_folders: AtomicU64,
+}
+
+impl IgnoreTally {
+    fn list(&self, dir: &Path, follow_links: bool) {
+        // A folder that cannot be listed is reported by the walker; it
+        // contributes nothing here.
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let (mut files, mut folders) = (0, 0);
+        for entry in entries {
+            let is_folder = match entry {
+                // The walker reports an unreadable entry as an error about
+                // a child, which counts as passed.
+                Err(_) => false,
+                Ok(entry) => {
+                    if entry.file_name() == GIT_DIR {
+                        continue;
+                    }
+                    match entry.file_type() {
+                        Ok(t) if t.is_symlink() && follow_links => {
+                            std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir())
+                        }
+                        Ok(t) => t.is_dir(),
+                        Err(_) => false,
+                    }
+                }
+            };
+            if is_folder {
+                folders += 1;
+            } else {
+                files += 1;
+            }
+        }
+        self.listed_files.fetch_add(files, Ordering::Relaxed);
+        self.listed_folders.fetch_add(folders, Ordering::Relaxed);
+    }
+
+    fn passed(&self, is_folder: bool) {
+        let counter = if is_folder {
+            &self.passed_folders
+        } else {
+            &self.passed_files
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// (files, folders) hidden by ignore rules. Entries created or removed
+    /// while walking can skew the difference; it never goes below zero.
+    fn ignored(&self) -> (u64, u64) {
+        let files = self.listed_files.load(Ordering::Relaxed);
+        let folders = self.listed_folders.load(Ordering::Relaxed);
+        (
+            files.saturating_sub(self.passed_files.load(Ordering::Relaxed)),
+            folders.saturating_sub(self.passed_folders.load(Ordering::Relaxed)),
+        )
+    }
+}
+
+/// A symlink loop, which the walker reports in place of a folder entry.
+fn is_loop(e: &ignore::Error) -> bool {
+    match e {
+        ignore::Error::Loop { .. } => true,
+        ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => is_loop(err),
+        _ => false,
+    }
 }
 
 /// Paths in reports use forward slashes and no leading `./`.
@@ -87,9 +255,26 @@ fn display(p: &Path) -> String {
 }
 
 fn walk_error(e: &ignore::Error) -> String {
-    // ignore's messages already name the path ("... : Permission denied").
+    // An I/O error about a path reads like every other input error
+    // ("PATH: no such file or directory"); the rest keep ignore's message,
+    // which names the path ("File system loop found: ...").
+    if let Some((path, io)) = io_error_with_path(e) {
+        return format!("{}: {}", display(path), describe_io_error(io));
+    }
     let msg = e.to_string();
     msg.lines().next().unwrap_or("walk error").to_string()
+}
+
+fn io_error_with_path(e: &ignore::Error) -> Option<(&Path, &io::Error)> {
+    fn walk<'e>(e: &'e ignore::Error, path: Option<&'e Path>) -> Option<(&'e Path, &'e io::Error)> {
+        match e {
+            ignore::Error::WithDepth { err, .. } => walk(err, path),
+            ignore::Error::WithPath { path, err } => walk(err, Some(path)),
+            ignore::Error::Io(io) => path.map(|p| (p, io)),
+            _ => None,
+        }
+    }
+    walk(e, None)
 }
 
 thread_local! {
@@ -117,6 +302,27 @@ fn scan_small_file(
         sink.skipped(&prov.path, SkipReason::Empty);
         return;
     }
+    let encoding = TextEncoding::sniff(buf);
+    if encoding != TextEncoding::Bytes {
+        let (parallel, chunk_size) = if buf.len() > CHUNK_SIZE {
+            (opts.threads.max(1), CHUNK_SIZE)
+        } else {
+            // One chunk sized to the decoded text (a UTF-16 code unit
+            // becomes at most three UTF-8 bytes), not a full-size one per
+            // small file.
+            (1, (buf.len() / 2 * 3 + 16).min(CHUNK_SIZE))
+        };
+        let stream = io::Cursor::new(&buf[..]).chain(file);
+        scan_decoded(
+            stream,
+            encoding,
+            prov,
+            explicit,
+            (parallel, chunk_size),
+            sink,
+        );
+        return;
+    }
     if !explicit && memchr::memchr(0, &buf[..buf.len().min(SNIFF_LEN)]).is_some() {
         sink.skipped(&prov.path, SkipReason::Binary);
         return;
@@ -132,27 +338,59 @@ fn scan_small_file(
     }
 }
 
+/// Scans text that is not UTF-8 (`raw` starts with its byte order mark)
+/// as the UTF-8 it decodes to, in chunks like any other stream.
+fn scan_decoded<R: Read>(
+    raw: R,
+    encoding: TextEncoding,
+    prov: &Provenance,
+    explicit: bool,
+    (parallel, chunk_size): (usize, usize),
+    sink: &dyn BlobSink,
+) {
+    let mut decoded = encoding.decoder(raw);
+    let mut head = Vec::with_capacity(SNIFF_LEN);
+    if let Err(e) = (&mut decoded).take(SNIFF_LEN as u64).read_to_end(&mut head) {
+        sink.error(format!("{}: {}", prov.path, describe_io_error(&e)));
+        return;
+    }
+    if head.is_empty() {
+        sink.skipped(&prov.path, SkipReason::Empty);
+        return;
+    }
+    // Binary data that happens to start like a byte order mark decodes to
+    // NUL characters as surely as it held NUL bytes.
+    if !explicit && memchr::memchr(0, &head).is_some() {
+        sink.skipped(&prov.path, SkipReason::Binary);
+        return;
+    }
+    let stream = io::Cursor::new(head).chain(decoded);
+    if let Err(e) = feed_reader(stream, prov, sink, chunk_size, parallel) {
+        sink.error(format!("{}: {}", prov.path, describe_io_error(&e)));
+    }
+}
+
+/// Scans one file. `size` is `None` for a FIFO, whose size is unknown
+/// until it ends.
 fn scan_file(
     path: &Path,
-    shown: String,
+    prov: Provenance,
     size: Option<u64>,
     explicit: bool,
     opts: &FsOptions,
     sink: &dyn BlobSink,
 ) {
-    let size = size.or_else(|| std::fs::metadata(path).ok().map(|m| m.len()));
     if !explicit && size.is_some_and(|s| s > opts.max_file_size) {
-        sink.skipped(&shown, SkipReason::TooLarge);
+        sink.skipped(&prov.path, SkipReason::TooLarge);
         return;
     }
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
-            sink.error(format!("{shown}: {}", describe_io_error(&e)));
+            sink.error(format!("{}: {}", prov.path, describe_io_error(&e)));
             return;
         }
     };
-    let prov = Provenance::path(shown);
     // Files in /proc and /sys report size 0 but have content: only a walked
     // regular file of size 0 is known to be empty without reading it.
     if size == Some(0) && !explicit {
@@ -186,15 +424,30 @@ fn scan_file(
         sink.skipped(&prov.path, SkipReason::Empty);
         return;
     }
-    if !explicit && memchr::memchr(0, &head).is_some() {
-        sink.skipped(&prov.path, SkipReason::Binary);
-        return;
-    }
-    let parallel = if size.is_some_and(|s| s > CHUNK_SIZE as u64) {
+    // A stream of unknown size (a FIFO) may be large: scan it on every
+    // worker, as a large file.
+    let parallel = if size.is_none_or(|s| s > CHUNK_SIZE as u64) {
         opts.threads.max(1)
     } else {
         1
     };
+    let encoding = TextEncoding::sniff(&head);
+    if encoding != TextEncoding::Bytes {
+        let stream = io::Cursor::new(head).chain(file);
+        scan_decoded(
+            stream,
+            encoding,
+            &prov,
+            explicit,
+            (parallel, CHUNK_SIZE),
+            sink,
+        );
+        return;
+    }
+    if !explicit && memchr::memchr(0, &head).is_some() {
+        sink.skipped(&prov.path, SkipReason::Binary);
+        return;
+    }
     let stream = io::Cursor::new(head).chain(file);
     if let Err(e) = feed_reader(stream, &prov, sink, CHUNK_SIZE, parallel) {
         sink.error(format!("{}: {}", prov.path, describe_io_error(&e)));

@@ -34,6 +34,8 @@ use std::io::{self, BufRead, BufReader, Cursor, Read, Seek};
 use std::path::Path;
 
 use super::describe_io_error;
+use super::paths::{file_fingerprint_path, unreadable_kind};
+use super::text::{self, TextEncoding};
 use super::{BlobSink, Chunk, Provenance, SkipReason, CHUNK_SIZE};
 
 /// The name standard input is reported under.
@@ -94,48 +96,56 @@ pub fn scan_logs(inputs: &[String], opts: &LogOptions, sink: &dyn BlobSink) {
 }
 
 fn scan_stdin(opts: &LogOptions, sink: &dyn BlobSink) {
-    let stdin = io::stdin();
-    let mut reader = BufReader::with_capacity(64 * 1024, stdin.lock());
-    let head = match reader.fill_buf() {
-        Ok(h) => h.to_vec(),
-        Err(e) => {
-            sink.error(format!("{STDIN_NAME}: {}", describe_io_error(&e)));
-            return;
-        }
-    };
-    if is_zip(&head) {
-        // A zip's directory is at its end: the archive must be held whole.
-        let mut data = Vec::new();
-        let limit = opts.max_stdin_archive;
-        match reader.by_ref().take(limit + 1).read_to_end(&mut data) {
-            Ok(_) if data.len() as u64 > limit => sink.error(format!(
-                "{STDIN_NAME}: zip archive larger than {limit} bytes; pass it as a file"
-            )),
-            Ok(_) => scan_archive(Cursor::new(data), STDIN_NAME, opts, sink),
-            Err(e) => sink.error(format!("{STDIN_NAME}: {}", describe_io_error(&e))),
-        }
-        return;
-    }
     let prov = Provenance::path(STDIN_NAME);
-    if let Err(e) = scan_log_stream(reader, &prov, opts.chunk_size, sink) {
-        sink.error(format!("{STDIN_NAME}: {}", describe_io_error(&e)));
-    }
+    scan_log_reader(io::stdin().lock(), None, &prov, opts, sink);
 }
 
 fn scan_log_file(path: &Path, shown: &str, opts: &LogOptions, sink: &dyn BlobSink) {
-    let mut file = match File::open(path) {
+    // Look before opening: opening a device can block or have effects.
+    let md = match std::fs::metadata(path) {
+        Ok(md) => md,
+        Err(e) => {
+            sink.error(format!("{shown}: {}", describe_io_error(&e)));
+            return;
+        }
+    };
+    if md.is_dir() {
+        sink.error(format!("{shown}: is a directory"));
+        return;
+    }
+    if let Some(kind) = unreadable_kind(&md.file_type()) {
+        sink.error(format!("{shown}: {kind}, not a file"));
+        return;
+    }
+    let file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
             sink.error(format!("{shown}: {}", describe_io_error(&e)));
             return;
         }
     };
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
-        sink.error(format!("{shown}: is a directory"));
-        return;
-    }
-    let mut head = [0u8; 4];
-    let got = match read_up_to(&mut file, &mut head) {
+    let fingerprint_path = file_fingerprint_path(path).unwrap_or_else(|| shown.to_string());
+    let prov = Provenance::path(shown).with_fingerprint_path(fingerprint_path);
+    // Only a regular file can be read again from the start; a pipe
+    // (`<(cmd)`, `/dev/stdin`, a FIFO) is read once, as it comes.
+    let seekable = md.is_file().then(|| file.try_clone().ok()).flatten();
+    scan_log_reader(file, seekable, &prov, opts, sink);
+}
+
+/// Scans one log read from `input`: sniffs its head from what was read,
+/// then goes on as a zip archive, UTF-16 text or a plain log. `rewind` is
+/// the same file when the input is a regular file, so an archive is read
+/// in place instead of into memory.
+fn scan_log_reader<R: Read>(
+    mut input: R,
+    rewind: Option<File>,
+    prov: &Provenance,
+    opts: &LogOptions,
+    sink: &dyn BlobSink,
+) {
+    let shown = prov.path.as_str();
+    let mut head = [0u8; text::SNIFF_LEN];
+    let got = match read_up_to(&mut input, &mut head) {
         Ok(n) => n,
         Err(e) => {
             sink.error(format!("{shown}: {}", describe_io_error(&e)));
@@ -146,17 +156,33 @@ fn scan_log_file(path: &Path, shown: &str, opts: &LogOptions, sink: &dyn BlobSin
         sink.skipped(shown, SkipReason::Empty);
         return;
     }
-    if let Err(e) = file.rewind() {
-        sink.error(format!("{shown}: {}", describe_io_error(&e)));
+    let head = &head[..got];
+    if is_zip(head) {
+        match rewind {
+            Some(mut file) => match file.rewind() {
+                Ok(()) => scan_archive(file, prov, opts, sink),
+                Err(e) => sink.error(format!("{shown}: {}", describe_io_error(&e))),
+            },
+            None => {
+                // A zip's directory is at its end: the archive must be held
+                // whole.
+                let mut data = head.to_vec();
+                let limit = opts.max_stdin_archive;
+                match input.take(limit + 1).read_to_end(&mut data) {
+                    Ok(_) if data.len() as u64 > limit => sink.error(format!(
+                        "{shown}: zip archive larger than {limit} bytes; pass it as a file"
+                    )),
+                    Ok(_) => scan_archive(Cursor::new(data), prov, opts, sink),
+                    Err(e) => sink.error(format!("{shown}: {}", describe_io_error(&e))),
+                }
+            }
+        }
         return;
     }
-    if is_zip(&head[..got]) {
-        scan_archive(file, shown, opts, sink);
-        return;
-    }
-    let prov = Provenance::path(shown);
-    let reader = BufReader::with_capacity(64 * 1024, file);
-    if let Err(e) = scan_log_stream(reader, &prov, opts.chunk_size, sink) {
+    let encoding = TextEncoding::sniff(head);
+    let text = encoding.decoder(Cursor::new(head).chain(input));
+    let reader = BufReader::with_capacity(64 * 1024, text);
+    if let Err(e) = scan_log_stream(reader, prov, opts.chunk_size, sink) {
         sink.error(format!("{shown}: {}", describe_io_error(&e)));
     }
 }
@@ -181,7 +207,13 @@ fn is_zip(head: &[u8]) -> bool {
 /// Scans each file of a log archive as its own log, reported as
 /// `archive!member`. The sizes the archive declares are not trusted: bytes
 /// are counted as they are inflated.
-fn scan_archive<R: Read + Seek>(reader: R, shown: &str, opts: &LogOptions, sink: &dyn BlobSink) {
+fn scan_archive<R: Read + Seek>(
+    reader: R,
+    archive_prov: &Provenance,
+    opts: &LogOptions,
+    sink: &dyn BlobSink,
+) {
+    let shown = archive_prov.path.as_str();
     let mut archive = match zip::ZipArchive::new(reader) {
         Ok(a) => a,
         Err(e) => {
@@ -234,7 +266,8 @@ fn scan_archive<R: Read + Seek>(reader: R, shown: &str, opts: &LogOptions, sink:
             inner: member.take(limit + 1),
             count: 0,
         };
-        let prov = Provenance::path(member_path.clone());
+        let prov = Provenance::path(member_path.clone())
+            .with_fingerprint_path(format!("{}!{name}", archive_prov.fingerprint_path()));
         let result = scan_log_stream(
             BufReader::with_capacity(64 * 1024, &mut counted),
             &prov,

@@ -4,6 +4,8 @@
 
 pub mod fs;
 pub mod log;
+pub mod paths;
+pub mod text;
 
 use std::io::{self, Read};
 use std::ops::Range;
@@ -11,7 +13,12 @@ use std::ops::Range;
 /// Where a blob came from. Fields a source does not know stay `None`.
 #[derive(Debug, Clone, Default)]
 pub struct Provenance {
+    /// The path as the user typed it (reports show this one).
     pub path: String,
+    /// The path fingerprints are computed from, when it differs from
+    /// `path`: relative to the repository or scanned root, so fingerprints
+    /// do not change with how the path was typed or where the scan ran.
+    pub fingerprint_path: Option<String>,
     pub commit: Option<String>,
     pub author: Option<String>,
     pub email: Option<String>,
@@ -26,6 +33,17 @@ impl Provenance {
             path: path.into(),
             ..Provenance::default()
         }
+    }
+
+    /// Sets the path fingerprints are computed from.
+    pub fn with_fingerprint_path(mut self, path: impl Into<String>) -> Provenance {
+        self.fingerprint_path = Some(path.into());
+        self
+    }
+
+    /// The path fingerprints are computed from.
+    pub fn fingerprint_path(&self) -> &str {
+        self.fingerprint_path.as_deref().unwrap_or(&self.path)
     }
 }
 
@@ -88,6 +106,14 @@ pub enum SkipReason {
     TooLarge,
     Empty,
     Symlink,
+    /// A FIFO, socket or device found by walking: reading it could block
+    /// or never end.
+    NotAFile,
+    /// A file (or other non-folder entry) matched by `.gitignore`,
+    /// `.ignore` or the git excludes.
+    Ignored,
+    /// A folder matched by those: counted once, its contents not walked.
+    IgnoredFolder,
 }
 
 impl SkipReason {
@@ -97,7 +123,16 @@ impl SkipReason {
             SkipReason::TooLarge => "too large",
             SkipReason::Empty => "empty",
             SkipReason::Symlink => "symlink",
+            SkipReason::NotAFile => "not a regular file",
+            SkipReason::Ignored => "ignored file",
+            SkipReason::IgnoredFolder => "ignored folder",
         }
+    }
+
+    /// Skipped because an ignore file said so, not because of what the
+    /// input is.
+    pub fn is_ignore_rule(self) -> bool {
+        matches!(self, SkipReason::Ignored | SkipReason::IgnoredFolder)
     }
 }
 
@@ -122,6 +157,13 @@ pub trait BlobSink: Sync {
     /// One whole input was read: `bytes` long.
     fn finished(&self, prov: &Provenance, bytes: u64);
     fn skipped(&self, input: &str, reason: SkipReason);
+    /// `count` inputs skipped for `reason` whose names are not known (the
+    /// walker reports what ignore files hid only as a number).
+    fn skipped_count(&self, reason: SkipReason, count: u64) {
+        for _ in 0..count {
+            self.skipped("", reason);
+        }
+    }
     /// An input that could not be read; the message names it.
     fn error(&self, message: String);
 }
