@@ -4,6 +4,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::blob::Origin;
 use crate::rules::Confidence;
 
 #[derive(Clone, Serialize)]
@@ -36,6 +37,9 @@ pub struct Finding {
     pub layer: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
+    /// Where the secret was, outermost first: the input, the archive
+    /// members it was unpacked from, the encodings it was decoded from.
+    pub provenance: Vec<Origin>,
     /// The line(s) holding the secret, raw: shown only with `reveal`.
     #[serde(skip)]
     pub line_text: Vec<u8>,
@@ -63,6 +67,26 @@ impl std::fmt::Debug for Finding {
 }
 
 impl Finding {
+    /// The file a source read, before any archive member: where a SARIF
+    /// viewer can open it.
+    pub fn outermost_path(&self) -> &str {
+        match self.provenance.first() {
+            Some(Origin::File { path }) => path,
+            _ => &self.path,
+        }
+    }
+
+    /// The encodings the secret was decoded from, outermost first.
+    pub fn encodings(&self) -> Vec<&'static str> {
+        self.provenance
+            .iter()
+            .filter_map(|o| match o {
+                Origin::Decoded { encoding } => Some(*encoding),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The secret as it may be shown: masked unless `reveal`. A finding
     /// without a secret (a file flagged by its name) shows none.
     pub fn display_secret(&self, reveal: bool) -> String {

@@ -4,6 +4,7 @@
 //! Data flows one way: sources -> blobs -> engine -> findings -> filters ->
 //! reports. The redactor shares the engine's compiled rule set.
 
+pub mod blob;
 pub mod cli;
 pub mod engine;
 pub mod filters;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::blob::decode::{decode_spans, DecodeLimits};
 use crate::engine::{Engine, RawMatch};
 use crate::finding::{fingerprint, mask, Finding};
 use crate::sources::{BlobSink, Chunk, Provenance, SkipReason};
@@ -25,7 +26,14 @@ pub struct Scanner {
     progress: Option<ProgressBar>,
     last_progress_ms: AtomicU64,
     started: Instant,
+    /// How many encodings deep decoded text is scanned; 0 turns decoding off.
+    max_decode_depth: usize,
+    decode_limits: DecodeLimits,
 }
+
+/// How many encodings deep decoded text is scanned by default: base64 of a
+/// JSON document holding an escaped string is two.
+pub const DEFAULT_DECODE_DEPTH: usize = 2;
 
 /// How often the progress bar's numbers change.
 const PROGRESS_INTERVAL_MS: u64 = 80;
@@ -164,7 +172,15 @@ impl Scanner {
             progress,
             last_progress_ms: AtomicU64::new(0),
             started: Instant::now(),
+            max_decode_depth: DEFAULT_DECODE_DEPTH,
+            decode_limits: DecodeLimits::default(),
         }
+    }
+
+    /// Scans decoded text down to `depth` encodings (0: not at all).
+    pub fn with_decode_depth(mut self, depth: usize) -> Scanner {
+        self.max_decode_depth = depth;
+        self
     }
 
     pub fn engine(&self) -> &Engine {
@@ -323,6 +339,7 @@ impl Scanner {
                 deleted: prov.deleted,
                 line_text: detected.clone(),
                 line_masked: detected.clone(),
+                provenance: prov.origins(),
             }
         });
         if let Ok(mut all) = self.findings.lock() {
@@ -330,57 +347,128 @@ impl Scanner {
         }
     }
 
-    /// Matches one chunk. `mapped` gives (line, column) of a byte offset
-    /// when the chunk's bytes were rewritten from the input; then the end
-    /// position is taken just after the secret's last byte, since the byte
-    /// that follows it in the chunk may come from much later in the input.
-    /// Without it, positions are counted in the chunk itself.
+    /// Matches one chunk, then the text decoded from its encoded runs.
+    /// `mapped` gives (line, column) of a byte offset when the chunk's
+    /// bytes were rewritten from the input (a normalised log).
     fn scan_chunk(
         &self,
         prov: &Provenance,
         chunk: &Chunk<'_>,
         mapped: Option<&dyn Fn(usize) -> (u64, u64)>,
     ) {
+        let placement = match mapped {
+            Some(position) => Placement::Mapped(position),
+            None => Placement::Chunk(chunk),
+        };
+        let secrets = self.match_bytes(prov, chunk.data, &chunk.keep, &placement, &[]);
+        if self.max_decode_depth > 0 {
+            let position = |offset: usize| match mapped {
+                Some(position) => position(offset),
+                None => chunk.position(offset),
+            };
+            self.scan_decodings(prov, chunk.data, &chunk.keep, &position, &secrets, 1);
+        }
+    }
+
+    /// Scans the text decoded from each encoded run of `data` that starts
+    /// in `keep`, and what that text decodes to in turn, down to the
+    /// decode depth. A finding in decoded text is placed at the encoded
+    /// run; a secret already found in the text around it is not reported
+    /// again.
+    fn scan_decodings(
+        &self,
+        prov: &Provenance,
+        data: &[u8],
+        keep: &Range<usize>,
+        position: &dyn Fn(usize) -> (u64, u64),
+        found_around: &[Vec<u8>],
+        depth: usize,
+    ) {
+        for span in decode_spans(data, &self.decode_limits) {
+            if !keep.contains(&span.span.start) {
+                continue;
+            }
+            let child = prov.decoded(span.encoding.as_str());
+            let start = position(span.span.start);
+            let end = if span.span.end > span.span.start {
+                let (l, c) = position(span.span.end - 1);
+                (l, c + 1)
+            } else {
+                start
+            };
+            let whole = 0..span.bytes.len();
+            let placement = Placement::Fixed { start, end };
+            let mut found = self.match_bytes(&child, &span.bytes, &whole, &placement, found_around);
+            if depth < self.max_decode_depth {
+                found.extend_from_slice(found_around);
+                self.scan_decodings(&child, &span.bytes, &whole, &|_| start, &found, depth + 1);
+            }
+        }
+    }
+
+    /// Matches `data`, keeping matches that start in `keep`, and records
+    /// them as findings placed by `placement`. Secrets equal to one of
+    /// `already` are not recorded again. Returns every secret matched.
+    fn match_bytes(
+        &self,
+        prov: &Provenance,
+        data: &[u8],
+        keep: &Range<usize>,
+        placement: &Placement<'_, '_>,
+        already: &[Vec<u8>],
+    ) -> Vec<Vec<u8>> {
         let mut raw = Vec::new();
         // Every match of the chunk, also those a neighbouring chunk reports:
         // their secrets are masked in the excerpts of this chunk's findings.
         self.engine
-            .scan_into(chunk.data, Some(&prov.path), 0..chunk.data.len(), &mut raw);
+            .scan_into(data, Some(prov.innermost_path()), 0..data.len(), &mut raw);
         if raw.is_empty() {
-            return;
+            return Vec::new();
         }
         let secrets = merged_secret_spans(&raw);
-        raw.retain(|m| chunk.keep.contains(&m.start));
+        raw.retain(|m| keep.contains(&m.start));
         if raw.is_empty() {
-            return;
+            return Vec::new();
         }
         let rules = &self.engine.rules().rules;
         let mut found = Vec::with_capacity(raw.len());
+        let mut matched = Vec::with_capacity(raw.len());
         // In offset order, each position of an unmapped chunk is counted
         // from the previous one: counting from the chunk's start for every
         // finding is quadratic in a busy chunk.
         raw.sort_by_key(|m| m.secret_start);
-        let mut last = (0, chunk.position(0));
+        let mut last = match placement {
+            Placement::Chunk(chunk) => (0, chunk.position(0)),
+            _ => (0, (0, 0)),
+        };
         for m in raw {
             let rule = &rules[m.rule];
-            let secret = chunk.data[m.secret_start..m.secret_end].to_vec();
-            let (line, column, end_line, end_column) = if let Some(position) = mapped {
-                let (line, column) = position(m.secret_start);
-                let (end_line, end_column) = if m.secret_end > m.secret_start {
-                    let (l, c) = position(m.secret_end - 1);
-                    (l, c + 1)
-                } else {
-                    position(m.secret_end)
-                };
-                (line, column, end_line, end_column)
-            } else {
-                let (line, column) = chunk.position_from(last.0, last.1, m.secret_start);
-                last = (m.secret_start, (line, column));
-                let (end_line, end_column) =
-                    chunk.position_from(m.secret_start, (line, column), m.secret_end);
-                (line, column, end_line, end_column)
+            let secret = data[m.secret_start..m.secret_end].to_vec();
+            if already.contains(&secret) {
+                continue;
+            }
+            let (line, column, end_line, end_column) = match placement {
+                Placement::Mapped(position) => {
+                    let (line, column) = position(m.secret_start);
+                    let (end_line, end_column) = if m.secret_end > m.secret_start {
+                        let (l, c) = position(m.secret_end - 1);
+                        (l, c + 1)
+                    } else {
+                        position(m.secret_end)
+                    };
+                    (line, column, end_line, end_column)
+                }
+                Placement::Chunk(chunk) => {
+                    let (line, column) = chunk.position_from(last.0, last.1, m.secret_start);
+                    last = (m.secret_start, (line, column));
+                    let (end_line, end_column) =
+                        chunk.position_from(m.secret_start, (line, column), m.secret_end);
+                    (line, column, end_line, end_column)
+                }
+                Placement::Fixed { start, end } => (start.0, start.1, end.0, end.1),
             };
-            let (line_text, line_masked) = excerpt(chunk.data, &m, &secrets);
+            let (line_text, line_masked) = excerpt(data, &m, &secrets);
+            matched.push(secret.clone());
             found.push(Finding {
                 rule: rule.id.clone(),
                 description: rule.description.clone(),
@@ -401,12 +489,24 @@ impl Scanner {
                 deleted: prov.deleted,
                 line_text,
                 line_masked,
+                provenance: prov.origins(),
             });
         }
         if let Ok(mut all) = self.findings.lock() {
             all.extend(found);
         }
+        matched
     }
+}
+
+/// How a match's offset becomes a (line, column) of the input.
+enum Placement<'c, 'd> {
+    /// Counted in the chunk itself.
+    Chunk(&'c Chunk<'d>),
+    /// The chunk's bytes were rewritten from the input: a map back.
+    Mapped(&'c dyn Fn(usize) -> (u64, u64)),
+    /// Decoded text: every match is placed at the encoded run it came from.
+    Fixed { start: (u64, u64), end: (u64, u64) },
 }
 
 /// The secrets of all matches, in order, overlapping ones merged.

@@ -169,14 +169,6 @@ pub struct LogArgs {
     /// before matching; findings keep the line and column of the input.
     #[arg(value_name = "FILE")]
     pub inputs: Vec<String>,
-    /// Largest uncompressed size of one log inside an archive (e.g. 100MB);
-    /// a larger member is reported as an error and not read.
-    #[arg(long, default_value = "512MB", value_parser = parse_size, value_name = "SIZE")]
-    pub max_member_size: u64,
-    /// Largest total uncompressed size read from one archive; what lies
-    /// beyond is reported as an error and not read (zip bombs).
-    #[arg(long, default_value = "2GB", value_parser = parse_size, value_name = "SIZE")]
-    pub max_archive_size: u64,
     #[command(flatten)]
     pub common: ScanOptions,
 }
@@ -201,6 +193,28 @@ pub struct ScanOptions {
     #[arg(long, default_value_t = EXIT_FINDINGS, value_name = "N", allow_negative_numbers = true,
           value_parser = parse_exit_code)]
     pub exit_code: i32,
+    /// Unpack archives (zip, jar, whl, tar, tar.gz, .gz, .zst, .bz2...,
+    /// recognised by content) nested up to N deep and scan their members;
+    /// 0 unpacks none.
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = parse_archive_depth)]
+    pub max_archive_depth: usize,
+    /// Largest uncompressed size of one archive member (e.g. 100MB); what
+    /// lies beyond is not read and is counted as skipped.
+    #[arg(long, default_value = "512MB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_member_size: u64,
+    /// Largest total uncompressed size read from one archive, all nested
+    /// archives included; what lies beyond is not read (zip bombs).
+    #[arg(long, default_value = "2GB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_archive_size: u64,
+    /// Largest ratio of uncompressed to compressed bytes of an archive
+    /// member once past 1 MiB; a member beyond it is a bomb and not read on.
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = parse_archive_ratio)]
+    pub max_archive_ratio: u64,
+    /// Also scan text decoded from base64, hex, percent-encoding, escaped
+    /// strings and shell line continuations, down to N encodings deep; 0
+    /// turns decoding off.
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = parse_decode_depth)]
+    pub max_decode_depth: usize,
     /// Worker threads, 1 to 1024 [default: number of cores].
     #[arg(long, short = 'j', value_name = "N", allow_negative_numbers = true,
           value_parser = parse_threads)]
@@ -327,6 +341,18 @@ fn parse_in_range<T: TryFrom<u64>>(s: &str, min: u64, max: u64) -> Result<T, Str
 
 fn parse_threads(s: &str) -> Result<usize, String> {
     parse_in_range(s, 1, MAX_THREADS)
+}
+
+fn parse_archive_depth(s: &str) -> Result<usize, String> {
+    parse_in_range(s, 0, 16)
+}
+
+fn parse_archive_ratio(s: &str) -> Result<u64, String> {
+    parse_in_range(s, 2, 1_000_000)
+}
+
+fn parse_decode_depth(s: &str) -> Result<usize, String> {
+    parse_in_range(s, 0, 4)
 }
 
 fn parse_exit_code(s: &str) -> Result<i32, String> {

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use super::{ColorChoice, DirArgs, LogArgs, ScanOptions, EXIT_ERROR};
+use crate::blob::archive::ArchiveLimits;
+use crate::blob::stage::StageOptions;
 use crate::engine::Engine;
 use crate::filters::Suppressions;
 use crate::report::{summary_json, write_report, Format, ReportContext};
@@ -33,6 +35,7 @@ pub fn dir(args: DirArgs) -> Result<i32> {
         max_file_size: super::size_limit(args.max_file_size),
         threads,
         follow_links: args.follow_links,
+        stage: stage_options(&args.common),
     };
     let roots: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let config_dir = paths.iter().find(|p| p.is_dir()).cloned();
@@ -56,8 +59,8 @@ pub fn log(args: LogArgs) -> Result<i32> {
         args.inputs.clone()
     };
     let log_opts = LogOptions {
-        max_member_size: args.max_member_size,
-        max_archive_size: args.max_archive_size,
+        max_member_size: super::size_limit(args.common.max_member_size),
+        max_archive_size: super::size_limit(args.common.max_archive_size),
         threads: threads(&args.common),
         ..LogOptions::default()
     };
@@ -75,6 +78,18 @@ pub fn log(args: LogArgs) -> Result<i32> {
     run_scan(&args.common, &roots, None, true, |scanner| {
         scan_logs(&inputs, &log_opts, scanner)
     })
+}
+
+/// Archive descent as the options set it.
+pub fn stage_options(opts: &ScanOptions) -> StageOptions {
+    StageOptions {
+        max_archive_depth: opts.max_archive_depth,
+        archive: ArchiveLimits {
+            max_member_size: super::size_limit(opts.max_member_size),
+            max_total_size: super::size_limit(opts.max_archive_size),
+            max_ratio: opts.max_archive_ratio,
+        },
+    }
 }
 
 pub fn threads(opts: &ScanOptions) -> usize {
@@ -146,7 +161,8 @@ where
     };
 
     let show_progress = !opts.no_progress && !opts.quiet && io::stderr().is_terminal();
-    let scanner = Scanner::new(Arc::clone(&engine), show_progress);
+    let scanner =
+        Scanner::new(Arc::clone(&engine), show_progress).with_decode_depth(opts.max_decode_depth);
     source(&scanner);
     let (mut findings, summary) = scanner.finish();
     crate::filters::overlap::drop_shadowed(&mut findings);

@@ -191,6 +191,7 @@ pub(crate) mod testutil {
             layer: None,
             deleted: None,
             line_masked: "GITHUB_TOKEN=ghp_***".into(),
+            provenance: vec![crate::blob::Origin::File { path: path.into() }],
             line_text: line_text.into_bytes(),
         }
     }

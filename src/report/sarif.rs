@@ -144,7 +144,10 @@ fn result(f: &Finding, rule_index: usize, ctx: &ReportContext<'_>) -> Value {
         "snippet": { "text": secret },
     });
     let mut physical = Map::new();
-    physical.insert("artifactLocation".into(), artifact_location(&f.path));
+    physical.insert(
+        "artifactLocation".into(),
+        artifact_location(f.outermost_path()),
+    );
     physical.insert("region".into(), region);
     // Not cut: a snippet is the text of its region. The excerpt is already
     // bounded (the secret's lines, clipped to a margin around the match).
@@ -182,6 +185,9 @@ fn result(f: &Finding, rule_index: usize, ctx: &ReportContext<'_>) -> Value {
     }
     if let Some(d) = f.deleted {
         props.insert("deleted".into(), d.into());
+    }
+    if f.provenance.len() > 1 {
+        props.insert("provenance".into(), json!(f.provenance));
     }
 
     json!({

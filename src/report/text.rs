@@ -34,6 +34,10 @@ pub fn write(findings: &[Finding], ctx: &ReportContext<'_>, out: &mut dyn Write)
             loc = format!("{l}:{loc}");
         }
         let mut extra = String::new();
+        let encodings = f.encodings();
+        if !encodings.is_empty() {
+            extra.push_str(&format!("  ({})", encodings.join(", ")));
+        }
         if let Some(a) = &f.author {
             extra.push_str(&format!("  {a}"));
         }

@@ -1,7 +1,7 @@
 //! Files and folders: a parallel, .gitignore-aware walk.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -12,6 +12,8 @@ use super::describe_io_error;
 use super::paths::{file_fingerprint_path, folder_anchor, join, slash_path, unreadable_kind};
 use super::text::TextEncoding;
 use super::{feed_reader, BlobSink, Chunk, Provenance, SkipReason, CHUNK_SIZE};
+use crate::blob::archive::{ArchiveInput, ArchiveKind, InflateBudget};
+use crate::blob::stage::{scan_archive, StageOptions};
 
 #[derive(Debug, Clone)]
 pub struct FsOptions {
@@ -21,6 +23,8 @@ pub struct FsOptions {
     pub max_file_size: u64,
     pub threads: usize,
     pub follow_links: bool,
+    /// Archive descent: how deep, and the limits against bombs.
+    pub stage: StageOptions,
 }
 
 /// How many leading bytes decide whether a file is binary.
@@ -302,6 +306,15 @@ fn scan_small_file(
         sink.skipped(&prov.path, SkipReason::Empty);
         return;
     }
+    if let Some(kind) = opts.stage.archive_at(buf, 0) {
+        if buf.len() <= CHUNK_SIZE {
+            let mut whole = io::Cursor::new(&buf[..]);
+            unpack(kind, ArchiveInput::Seekable(&mut whole), prov, opts, sink);
+        } else {
+            unpack_file(kind, file, prov, opts, sink);
+        }
+        return;
+    }
     let encoding = TextEncoding::sniff(buf);
     if encoding != TextEncoding::Bytes {
         let (parallel, chunk_size) = if buf.len() > CHUNK_SIZE {
@@ -335,6 +348,34 @@ fn scan_small_file(
     let stream = io::Cursor::new(&buf[..]).chain(file);
     if let Err(e) = feed_reader(stream, prov, sink, CHUNK_SIZE, opts.threads.max(1)) {
         sink.error(format!("{}: {}", prov.path, describe_io_error(&e)));
+    }
+}
+
+/// Unpacks an archive file and scans its members, within one inflate
+/// budget for everything nested in it.
+fn unpack(
+    kind: ArchiveKind,
+    input: ArchiveInput<'_>,
+    prov: &Provenance,
+    opts: &FsOptions,
+    sink: &dyn BlobSink,
+) {
+    let budget = InflateBudget::new(&opts.stage.archive);
+    scan_archive(kind, input, prov, 0, &opts.stage, &budget, sink);
+}
+
+/// [`unpack`] of an archive read from the start of `file` (zip looks for
+/// its directory at the end).
+fn unpack_file(
+    kind: ArchiveKind,
+    file: &mut File,
+    prov: &Provenance,
+    opts: &FsOptions,
+    sink: &dyn BlobSink,
+) {
+    match file.seek(SeekFrom::Start(0)) {
+        Ok(_) => unpack(kind, ArchiveInput::Seekable(file), prov, opts, sink),
+        Err(e) => sink.error(format!("{}: {}", prov.path, describe_io_error(&e))),
     }
 }
 
@@ -422,6 +463,15 @@ fn scan_file(
     }
     if head.is_empty() {
         sink.skipped(&prov.path, SkipReason::Empty);
+        return;
+    }
+    if let Some(kind) = opts.stage.archive_at(&head, 0) {
+        if size.is_some() {
+            unpack_file(kind, &mut file, &prov, opts, sink);
+        } else {
+            let mut stream = io::Cursor::new(head).chain(file);
+            unpack(kind, ArchiveInput::Stream(&mut stream), &prov, opts, sink);
+        }
         return;
     }
     // A stream of unknown size (a FIFO) may be large: scan it on every

@@ -10,11 +10,16 @@ pub mod text;
 use std::io::{self, Read};
 use std::ops::Range;
 
+pub use crate::blob::Origin;
+
 /// Where a blob came from. Fields a source does not know stay `None`.
 #[derive(Debug, Clone, Default)]
 pub struct Provenance {
-    /// The path as the user typed it (reports show this one).
+    /// The path shown in reports: the input as the user typed it, then
+    /// `!member` for each archive it was unpacked from.
     pub path: String,
+    /// The whole chain, outermost first; empty means one `File` at `path`.
+    pub chain: Vec<Origin>,
     /// The path fingerprints are computed from, when it differs from
     /// `path`: relative to the repository or scanned root, so fingerprints
     /// do not change with how the path was typed or where the scan ran.
@@ -44,6 +49,80 @@ impl Provenance {
     /// The path fingerprints are computed from.
     pub fn fingerprint_path(&self) -> &str {
         self.fingerprint_path.as_deref().unwrap_or(&self.path)
+    }
+
+    /// The path of the innermost file: what path-based rules, allowlists
+    /// and filters look at, so `logs.zip!yarn.lock` is a lock file as
+    /// `d/yarn.lock` is.
+    pub fn innermost_path(&self) -> &str {
+        self.chain
+            .iter()
+            .rev()
+            .find_map(|o| match o {
+                Origin::File { path } | Origin::Member { path } => Some(path.as_str()),
+                Origin::Decoded { .. } => None,
+            })
+            .unwrap_or(&self.path)
+    }
+
+    /// The chain, with the implicit root made explicit.
+    pub fn origins(&self) -> Vec<Origin> {
+        if self.chain.is_empty() {
+            vec![Origin::File {
+                path: self.path.clone(),
+            }]
+        } else {
+            self.chain.clone()
+        }
+    }
+
+    /// A member `name` of the archive this blob is.
+    pub fn member(&self, name: &str) -> Provenance {
+        let mut chain = self.origins();
+        chain.push(Origin::Member {
+            path: name.to_string(),
+        });
+        Provenance {
+            path: format!("{}!{name}", self.path),
+            chain,
+            fingerprint_path: Some(format!("{}!{name}", self.fingerprint_path())),
+            ..self.clone()
+        }
+    }
+
+    /// The content of a compressed stream (`app.log.gz`): a member in the
+    /// chain, named `name` for path-based rules, but not in the shown
+    /// path, since the stream holds nothing else.
+    pub fn stream_content(&self, name: &str) -> Provenance {
+        let mut chain = self.origins();
+        chain.push(Origin::Member {
+            path: name.to_string(),
+        });
+        Provenance {
+            chain,
+            ..self.clone()
+        }
+    }
+
+    /// Text decoded from an encoded run of this blob.
+    pub fn decoded(&self, encoding: &'static str) -> Provenance {
+        let mut chain = self.origins();
+        chain.push(Origin::Decoded { encoding });
+        Provenance {
+            chain,
+            ..self.clone()
+        }
+    }
+
+    /// The encodings the blob was decoded from, outermost first.
+    pub fn encodings(&self) -> Vec<&'static str> {
+        self.chain
+            .iter()
+            .filter_map(|o| match o {
+                Origin::Decoded { encoding } => Some(*encoding),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -114,6 +193,9 @@ pub enum SkipReason {
     Ignored,
     /// A folder matched by those: counted once, its contents not walked.
     IgnoredFolder,
+    /// An archive member cut short by a size or compression-ratio limit
+    /// (a decompression bomb), or an archive nested deeper than allowed.
+    ArchiveLimit,
 }
 
 impl SkipReason {
@@ -126,6 +208,7 @@ impl SkipReason {
             SkipReason::NotAFile => "not a regular file",
             SkipReason::Ignored => "ignored file",
             SkipReason::IgnoredFolder => "ignored folder",
+            SkipReason::ArchiveLimit => "over an archive limit",
         }
     }
 

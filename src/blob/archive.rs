@@ -1,0 +1,754 @@
+//! Archives and compressed streams, recognised by their first bytes, read
+//! member by member as streams: nothing is extracted to disk, a member's
+//! name is only a label, and every byte inflated is counted against limits
+//! that hold whatever the archive declares about itself.
+
+use std::cell::Cell;
+use std::fmt;
+use std::io::{self, BufReader, Cursor, Read, Seek};
+
+/// The formats a blob may be unpacked from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ArchiveKind {
+    /// zip and its family: jar, war, ear, whl, apk, nupkg, xlsx...
+    Zip,
+    Tar,
+    Gzip,
+    Zstd,
+    Bzip2,
+}
+
+impl ArchiveKind {
+    /// How many leading bytes [`ArchiveKind::sniff`] needs to see every
+    /// format (tar's magic sits at offset 257).
+    pub const SNIFF_LEN: usize = 512;
+
+    /// The format `head`, the first bytes of a blob, starts with.
+    pub fn sniff(head: &[u8]) -> Option<ArchiveKind> {
+        if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+            Some(ArchiveKind::Zip)
+        } else if head.starts_with(&[0x1f, 0x8b]) {
+            Some(ArchiveKind::Gzip)
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Some(ArchiveKind::Zstd)
+        } else if head.len() >= 4 && head.starts_with(b"BZh") && (b'1'..=b'9').contains(&head[3]) {
+            Some(ArchiveKind::Bzip2)
+        } else if head.get(257..262) == Some(b"ustar") && tar_checksum_ok(head) {
+            Some(ArchiveKind::Tar)
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArchiveKind::Zip => "zip",
+            ArchiveKind::Tar => "tar",
+            ArchiveKind::Gzip => "gzip",
+            ArchiveKind::Zstd => "zstd",
+            ArchiveKind::Bzip2 => "bzip2",
+        }
+    }
+
+    /// A compressed stream holds one blob, not named members.
+    pub fn is_stream(self) -> bool {
+        matches!(
+            self,
+            ArchiveKind::Gzip | ArchiveKind::Zstd | ArchiveKind::Bzip2
+        )
+    }
+}
+
+/// A tar header's checksum: the sum of its bytes with the checksum field
+/// read as spaces. `ustar` at offset 257 alone also starts ordinary text.
+fn tar_checksum_ok(head: &[u8]) -> bool {
+    let Some(header) = head.get(..512) else {
+        return false;
+    };
+    let field = &header[148..156];
+    let digits: String = field
+        .iter()
+        .take_while(|&&b| b != 0 && b != b' ')
+        .map(|&b| b as char)
+        .collect();
+    let Ok(stored) = u32::from_str_radix(digits.trim(), 8) else {
+        return false;
+    };
+    let sum: u32 = header
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum();
+    sum == stored
+}
+
+/// Bounds on what unpacking one top-level blob may cost.
+#[derive(Debug, Clone)]
+pub struct ArchiveLimits {
+    /// Largest uncompressed size of one member.
+    pub max_member_size: u64,
+    /// Largest uncompressed size of everything under one top-level blob.
+    pub max_total_size: u64,
+    /// Largest ratio of inflated to compressed bytes before a stream is
+    /// taken for a bomb; checked once a stream has inflated a megabyte.
+    pub max_ratio: u64,
+}
+
+impl Default for ArchiveLimits {
+    fn default() -> Self {
+        ArchiveLimits {
+            max_member_size: 512 << 20,
+            max_total_size: 2 << 30,
+            max_ratio: 1000,
+        }
+    }
+}
+
+/// Inflated bytes left for one top-level blob, shared by every archive
+/// nested in it.
+#[derive(Debug)]
+pub struct InflateBudget {
+    remaining: Cell<u64>,
+    total: u64,
+}
+
+impl InflateBudget {
+    pub fn new(limits: &ArchiveLimits) -> InflateBudget {
+        InflateBudget {
+            remaining: Cell::new(limits.max_total_size),
+            total: limits.max_total_size,
+        }
+    }
+
+    pub fn remaining(&self) -> u64 {
+        self.remaining.get()
+    }
+}
+
+/// Why a member was passed over or cut short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitExceeded {
+    MemberSize(u64),
+    TotalSize(u64),
+    Ratio(u64),
+}
+
+impl fmt::Display for LimitExceeded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LimitExceeded::MemberSize(n) => {
+                write!(f, "inflates past the member size limit ({n} bytes)")
+            }
+            LimitExceeded::TotalSize(n) => {
+                write!(f, "archive inflates past the total size limit ({n} bytes)")
+            }
+            LimitExceeded::Ratio(n) => write!(f, "compression ratio above {n}:1 (a bomb?)"),
+        }
+    }
+}
+
+impl std::error::Error for LimitExceeded {}
+
+/// The limit a read stopped at, if an I/O error is one.
+pub fn limit_exceeded(e: &io::Error) -> Option<LimitExceeded> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<LimitExceeded>())
+        .copied()
+}
+
+/// Entries that are not regular files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotAFile {
+    Link,
+    Device,
+}
+
+/// What [`for_each_member`] hands its visitor.
+pub enum Entry<'a> {
+    /// A regular file: its name in the archive and its inflated bytes.
+    File {
+        name: String,
+        reader: &'a mut dyn Read,
+    },
+    /// A link, device or FIFO: there are no bytes to read.
+    Skipped { name: String, reason: NotAFile },
+    /// An entry, or the rest of the archive, could not be read.
+    Error {
+        name: Option<String>,
+        message: String,
+    },
+}
+
+/// Where an archive's bytes come from: zip needs to seek to its central
+/// directory at the end, every other format reads front to back.
+pub enum ArchiveInput<'a> {
+    Seekable(&'a mut dyn ReadSeek),
+    Stream(&'a mut dyn Read),
+}
+
+pub trait ReadSeek: Read + Seek {}
+impl<T: Read + Seek> ReadSeek for T {}
+
+/// Hands every entry of the archive to `visit`, in archive order, until it
+/// returns false. `outer_name` names a compressed stream's one member when
+/// the stream does not (`app.log.gz` holds `app.log`). Errors are entries:
+/// a corrupt member is reported and the rest is still read where the format
+/// allows.
+pub fn for_each_member(
+    kind: ArchiveKind,
+    input: ArchiveInput<'_>,
+    outer_name: &str,
+    limits: &ArchiveLimits,
+    budget: &InflateBudget,
+    visit: &mut dyn FnMut(Entry<'_>) -> bool,
+) {
+    match kind {
+        ArchiveKind::Zip => zip_members(input, limits, budget, visit),
+        ArchiveKind::Tar => {
+            let reader: &mut dyn Read = match input {
+                ArchiveInput::Seekable(r) => r,
+                ArchiveInput::Stream(r) => r,
+            };
+            tar_members(reader, limits, budget, visit)
+        }
+        ArchiveKind::Gzip | ArchiveKind::Zstd | ArchiveKind::Bzip2 => {
+            let reader: &mut dyn Read = match input {
+                ArchiveInput::Seekable(r) => r,
+                ArchiveInput::Stream(r) => r,
+            };
+            stream_member(kind, reader, outer_name, limits, budget, visit)
+        }
+    }
+}
+
+/// The name of a compressed stream's content, from the stream's own name.
+pub fn stream_member_name(outer_name: &str, kind: ArchiveKind) -> String {
+    let base = outer_name.rsplit('/').next().unwrap_or(outer_name);
+    let lower = base.to_ascii_lowercase();
+    for (ext, replacement) in [
+        (".tgz", ".tar"),
+        (".tzst", ".tar"),
+        (".tbz2", ".tar"),
+        (".gz", ""),
+        (".zst", ""),
+        (".bz2", ""),
+    ] {
+        if lower.ends_with(ext) && lower.len() > ext.len() {
+            return format!("{}{replacement}", &base[..base.len() - ext.len()]);
+        }
+    }
+    format!("{base}.{}-content", kind.as_str())
+}
+
+fn stream_member(
+    kind: ArchiveKind,
+    reader: &mut dyn Read,
+    outer_name: &str,
+    limits: &ArchiveLimits,
+    budget: &InflateBudget,
+    visit: &mut dyn FnMut(Entry<'_>) -> bool,
+) {
+    let compressed = CountingReader::new(reader);
+    let consumed = compressed.count.clone();
+    let name = stream_member_name(outer_name, kind);
+    let decoder: Box<dyn Read + '_> = match kind {
+        ArchiveKind::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(
+            compressed,
+        ))),
+        ArchiveKind::Bzip2 => {
+            Box::new(bzip2::read::MultiBzDecoder::new(BufReader::new(compressed)))
+        }
+        _ => match zstd::stream::read::Decoder::new(compressed) {
+            Ok(d) => Box::new(d),
+            Err(e) => {
+                visit(Entry::Error {
+                    name: Some(name),
+                    message: format!("corrupt zstd stream ({})", first_line(&e)),
+                });
+                return;
+            }
+        },
+    };
+    let mut limited = LimitedReader::new(decoder, limits, budget, RatioBase::Counted(consumed));
+    visit(Entry::File {
+        name,
+        reader: &mut limited,
+    });
+}
+
+fn tar_members(
+    reader: &mut dyn Read,
+    limits: &ArchiveLimits,
+    budget: &InflateBudget,
+    visit: &mut dyn FnMut(Entry<'_>) -> bool,
+) {
+    let mut archive = tar::Archive::new(reader);
+    let entries = match archive.entries() {
+        Ok(e) => e,
+        Err(e) => {
+            visit(Entry::Error {
+                name: None,
+                message: format!("corrupt tar archive ({})", first_line(&e)),
+            });
+            return;
+        }
+    };
+    for entry in entries {
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                // A tar has no index: after a bad header nothing further
+                // can be found.
+                visit(Entry::Error {
+                    name: None,
+                    message: format!("corrupt tar archive ({})", first_line(&e)),
+                });
+                return;
+            }
+        };
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let kind = entry.header().entry_type();
+        let go_on = if kind.is_file() || kind.is_gnu_sparse() || kind.is_contiguous() {
+            // Tar stores members uncompressed: the ratio check is for the
+            // stream around it, so only the size caps apply here.
+            let mut limited = LimitedReader::new(&mut entry, limits, budget, RatioBase::None);
+            visit(Entry::File {
+                name,
+                reader: &mut limited,
+            })
+        } else if kind.is_symlink() || kind.is_hard_link() {
+            visit(Entry::Skipped {
+                name,
+                reason: NotAFile::Link,
+            })
+        } else if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
+            visit(Entry::Skipped {
+                name,
+                reason: NotAFile::Device,
+            })
+        } else {
+            true
+        };
+        if !go_on {
+            return;
+        }
+    }
+}
+
+fn zip_members(
+    input: ArchiveInput<'_>,
+    limits: &ArchiveLimits,
+    budget: &InflateBudget,
+    visit: &mut dyn FnMut(Entry<'_>) -> bool,
+) {
+    match input {
+        ArchiveInput::Seekable(r) => zip_from(r, limits, budget, visit),
+        ArchiveInput::Stream(r) => {
+            // The central directory is at the end: a zip inside another
+            // archive is held in memory, within the member size limit.
+            let cap = limits.max_member_size.min(budget.remaining());
+            let mut bytes = Vec::new();
+            match r.take(cap.saturating_add(1)).read_to_end(&mut bytes) {
+                Ok(_) if bytes.len() as u64 > cap => {
+                    visit(Entry::Error {
+                        name: None,
+                        message: format!(
+                            "zip archive larger than {cap} bytes inside another archive, not read"
+                        ),
+                    });
+                }
+                Ok(_) => zip_from(&mut Cursor::new(bytes), limits, budget, visit),
+                Err(e) => {
+                    let message = match limit_exceeded(&e) {
+                        Some(limit) => limit.to_string(),
+                        None => format!("unreadable ({})", first_line(&e)),
+                    };
+                    visit(Entry::Error {
+                        name: None,
+                        message,
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn zip_from<R: Read + Seek + ?Sized>(
+    reader: &mut R,
+    limits: &ArchiveLimits,
+    budget: &InflateBudget,
+    visit: &mut dyn FnMut(Entry<'_>) -> bool,
+) {
+    let mut archive = match zip::ZipArchive::new(reader) {
+        Ok(a) => a,
+        Err(e) => {
+            visit(Entry::Error {
+                name: None,
+                message: format!("corrupt zip archive ({})", first_line(&e)),
+            });
+            return;
+        }
+    };
+    for index in 0..archive.len() {
+        let member = match archive.by_index(index) {
+            Ok(m) => m,
+            Err(e) => {
+                if !visit(Entry::Error {
+                    name: None,
+                    message: format!("corrupt zip archive, entry {index} ({})", first_line(&e)),
+                }) {
+                    return;
+                }
+                continue;
+            }
+        };
+        if member.is_dir() {
+            continue;
+        }
+        let name = String::from_utf8_lossy(member.name_raw()).replace('\\', "/");
+        if member.is_symlink() {
+            if !visit(Entry::Skipped {
+                name,
+                reason: NotAFile::Link,
+            }) {
+                return;
+            }
+            continue;
+        }
+        let compressed = member.compressed_size();
+        let mut limited =
+            LimitedReader::new(member, limits, budget, RatioBase::Known(compressed.max(1)));
+        if !visit(Entry::File {
+            name,
+            reader: &mut limited,
+        }) {
+            return;
+        }
+    }
+}
+
+/// What an inflated stream's ratio is measured against.
+enum RatioBase {
+    None,
+    Known(u64),
+    Counted(std::rc::Rc<Cell<u64>>),
+}
+
+/// Inflated bytes below which the ratio is not checked: small files
+/// compress very well without being bombs.
+const RATIO_GRACE: u64 = 1 << 20;
+
+/// Counts inflated bytes against the member limit, the shared budget and
+/// the compression ratio; past any of them, reads fail with a
+/// [`LimitExceeded`] error.
+struct LimitedReader<'b, R> {
+    inner: R,
+    read: u64,
+    member_limit: u64,
+    max_ratio: u64,
+    base: RatioBase,
+    budget: &'b InflateBudget,
+}
+
+impl<'b, R: Read> LimitedReader<'b, R> {
+    fn new(inner: R, limits: &ArchiveLimits, budget: &'b InflateBudget, base: RatioBase) -> Self {
+        LimitedReader {
+            inner,
+            read: 0,
+            member_limit: limits.max_member_size,
+            max_ratio: limits.max_ratio,
+            base,
+            budget,
+        }
+    }
+
+    fn check(&self) -> Result<(), LimitExceeded> {
+        if self.read > self.member_limit {
+            return Err(LimitExceeded::MemberSize(self.member_limit));
+        }
+        if self.read > RATIO_GRACE {
+            let compressed = match &self.base {
+                RatioBase::None => None,
+                RatioBase::Known(n) => Some(*n),
+                RatioBase::Counted(c) => Some(c.get().max(1)),
+            };
+            if compressed.is_some_and(|c| self.read / c > self.max_ratio) {
+                return Err(LimitExceeded::Ratio(self.max_ratio));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for LimitedReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let remaining = self.budget.remaining.get();
+        if remaining == 0 {
+            // One byte more tells a stream that ends exactly at the budget
+            // from one that goes on.
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(io::Error::other(LimitExceeded::TotalSize(
+                    self.budget.total,
+                ))),
+            };
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(remaining).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.read += n as u64;
+        self.budget.remaining.set(remaining - n as u64);
+        self.check().map_err(io::Error::other)?;
+        Ok(n)
+    }
+}
+
+/// Counts the compressed bytes a decoder pulls, for the ratio check.
+struct CountingReader<R> {
+    inner: R,
+    count: std::rc::Rc<Cell<u64>>,
+}
+
+impl<R> CountingReader<R> {
+    fn new(inner: R) -> Self {
+        CountingReader {
+            inner,
+            count: std::rc::Rc::new(Cell::new(0)),
+        }
+    }
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+fn first_line(e: &dyn fmt::Display) -> String {
+    e.to_string().lines().next().unwrap_or("error").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Every file entry's name and content, or the error text, in order.
+    fn unpack(kind: ArchiveKind, bytes: &[u8], name: &str, limits: &ArchiveLimits) -> Vec<String> {
+        let budget = InflateBudget::new(limits);
+        let mut seen = Vec::new();
+        let mut cursor = Cursor::new(bytes.to_vec());
+        for_each_member(
+            kind,
+            ArchiveInput::Seekable(&mut cursor),
+            name,
+            limits,
+            &budget,
+            &mut |entry| {
+                match entry {
+                    Entry::File { name, reader } => {
+                        let mut s = Vec::new();
+                        match reader.read_to_end(&mut s) {
+                            Ok(_) => seen.push(format!("{name}={}", String::from_utf8_lossy(&s))),
+                            Err(e) => seen.push(format!(
+                                "{name}: {}",
+                                limit_exceeded(&e).map_or(e.to_string(), |l| l.to_string())
+                            )),
+                        }
+                    }
+                    Entry::Skipped { name, reason } => seen.push(format!("{name}: {reason:?}")),
+                    Entry::Error { name, message } => {
+                        seen.push(format!("{}: {message}", name.unwrap_or_default()))
+                    }
+                }
+                true
+            },
+        );
+        seen
+    }
+
+    fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        {
+            let mut z = zip::ZipWriter::new(&mut out);
+            let opts = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
+            for (name, data) in files {
+                z.start_file(*name, opts).unwrap();
+                z.write_all(data).unwrap();
+            }
+            z.finish().unwrap();
+        }
+        out.into_inner()
+    }
+
+    fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn gzip_of(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn sniffs_by_content_not_name() {
+        assert_eq!(
+            ArchiveKind::sniff(&zip_of(&[("a", b"x")])),
+            Some(ArchiveKind::Zip)
+        );
+        assert_eq!(
+            ArchiveKind::sniff(&tar_of(&[("a", b"x")])),
+            Some(ArchiveKind::Tar)
+        );
+        assert_eq!(ArchiveKind::sniff(&gzip_of(b"x")), Some(ArchiveKind::Gzip));
+        let zst = zstd::stream::encode_all(&b"hello"[..], 3).unwrap();
+        assert_eq!(ArchiveKind::sniff(&zst), Some(ArchiveKind::Zstd));
+        assert_eq!(ArchiveKind::sniff(b"BZh91AY&SY"), Some(ArchiveKind::Bzip2));
+        assert_eq!(ArchiveKind::sniff(b"PKG_CONFIG_PATH=/usr/lib"), None);
+        // `ustar` at the tar magic's offset in plain text is not a tar.
+        let mut text = vec![b'a'; 600];
+        text[257..262].copy_from_slice(b"ustar");
+        assert_eq!(ArchiveKind::sniff(&text), None);
+    }
+
+    #[test]
+    fn zip_members_in_order_with_hostile_names_as_labels() {
+        let z = zip_of(&[("app/.env", b"A=1\n"), ("../../etc/x", b"B=2\n")]);
+        let seen = unpack(ArchiveKind::Zip, &z, "a.zip", &ArchiveLimits::default());
+        assert_eq!(seen, vec!["app/.env=A=1\n", "../../etc/x=B=2\n"]);
+    }
+
+    #[test]
+    fn tar_skips_links_and_devices() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        b.append_link(&mut h, "link", "/etc/passwd").unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Char);
+        h.set_size(0);
+        h.set_cksum();
+        b.append_data(&mut h, "dev/zero", &b""[..]).unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_size(4);
+        h.set_cksum();
+        b.append_data(&mut h, "etc/app.conf", &b"k=v\n"[..])
+            .unwrap();
+        let t = b.into_inner().unwrap();
+        let seen = unpack(ArchiveKind::Tar, &t, "a.tar", &ArchiveLimits::default());
+        assert_eq!(
+            seen,
+            vec!["link: Link", "dev/zero: Device", "etc/app.conf=k=v\n"]
+        );
+    }
+
+    #[test]
+    fn gzip_member_named_after_the_stream() {
+        let g = gzip_of(b"line\n");
+        let seen = unpack(
+            ArchiveKind::Gzip,
+            &g,
+            "logs/build.log.gz",
+            &ArchiveLimits::default(),
+        );
+        assert_eq!(seen, vec!["build.log=line\n"]);
+        assert_eq!(
+            stream_member_name("x/rel.tgz", ArchiveKind::Gzip),
+            "rel.tar"
+        );
+        assert_eq!(
+            stream_member_name("blob", ArchiveKind::Zstd),
+            "blob.zstd-content"
+        );
+    }
+
+    #[test]
+    fn bombs_stop_at_the_ratio() {
+        let zeros = vec![0u8; 8 << 20];
+        let g = gzip_of(&zeros);
+        let seen = unpack(ArchiveKind::Gzip, &g, "z.gz", &ArchiveLimits::default());
+        assert_eq!(seen.len(), 1);
+        assert!(
+            seen[0].contains("compression ratio above 1000:1"),
+            "{seen:?}"
+        );
+        let z = zip_of(&[("zeros.bin", &zeros)]);
+        let seen = unpack(ArchiveKind::Zip, &z, "z.zip", &ArchiveLimits::default());
+        assert!(seen[0].contains("compression ratio"), "{seen:?}");
+    }
+
+    #[test]
+    fn member_and_total_limits() {
+        let limits = ArchiveLimits {
+            max_member_size: 10,
+            max_total_size: 1 << 20,
+            max_ratio: 1000,
+        };
+        let t = tar_of(&[("big", b"0123456789abcdef"), ("ok", b"short")]);
+        let seen = unpack(ArchiveKind::Tar, &t, "t.tar", &limits);
+        assert_eq!(
+            seen,
+            vec![
+                "big: inflates past the member size limit (10 bytes)",
+                "ok=short"
+            ]
+        );
+        let limits = ArchiveLimits {
+            max_member_size: 100,
+            max_total_size: 8,
+            max_ratio: 1000,
+        };
+        let seen = unpack(ArchiveKind::Tar, &t, "t.tar", &limits);
+        assert!(seen[0].contains("total size limit"), "{seen:?}");
+    }
+
+    #[test]
+    fn truncated_streams_are_errors_not_panics() {
+        let g = gzip_of(&b"some text that compresses a little ".repeat(100));
+        let seen = unpack(
+            ArchiveKind::Gzip,
+            &g[..g.len() / 2],
+            "t.gz",
+            &ArchiveLimits::default(),
+        );
+        assert_eq!(seen.len(), 1);
+        assert!(!seen[0].contains('='), "{seen:?}");
+        let z = zip_of(&[("a.txt", b"hello")]);
+        let seen = unpack(
+            ArchiveKind::Zip,
+            &z[..z.len() - 10],
+            "t.zip",
+            &ArchiveLimits::default(),
+        );
+        assert!(seen[0].contains("corrupt zip archive"), "{seen:?}");
+        let t = tar_of(&[("a.txt", &[b'x'; 2000])]);
+        let seen = unpack(
+            ArchiveKind::Tar,
+            &t[..1000],
+            "t.tar",
+            &ArchiveLimits::default(),
+        );
+        assert!(!seen.is_empty());
+    }
+}

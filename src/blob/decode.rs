@@ -1,0 +1,564 @@
+//! Encoded runs inside a blob: base64, hex, percent-encoding, backslash
+//! string escapes and shell line continuations. A secret written in one of
+//! them is invisible to the rules (`Z2hwX...` holds no `ghp_`), so each run
+//! that decodes to text is handed back as bytes to scan in its own right,
+//! with the span of the encoded text in the parent for its position.
+//!
+//! Only runs that decode to text are kept: base64 and hex of binary data
+//! (hashes, compiled keys, images) and identifiers that merely look like
+//! base64 decode to bytes that are not text, and scanning them would cost
+//! time and only find noise. That one test keeps the cost of decoding close
+//! to one pass over the bytes on ordinary source trees.
+
+use std::ops::Range;
+
+use base64::alphabet;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+
+/// How a decoded span was encoded in its parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Encoding {
+    Base64,
+    Hex,
+    Percent,
+    /// A quoted string with backslash escapes (JSON, JavaScript, Python,
+    /// shell double quotes).
+    Escaped,
+    /// Lines joined where a backslash ends a line (shell, Dockerfile, make).
+    LineContinuation,
+}
+
+impl Encoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Base64 => "base64",
+            Encoding::Hex => "hex",
+            Encoding::Percent => "percent",
+            Encoding::Escaped => "escaped",
+            Encoding::LineContinuation => "line-continuation",
+        }
+    }
+}
+
+/// One encoded run and what it decodes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedSpan {
+    pub encoding: Encoding,
+    /// Where the encoded text lies in the parent.
+    pub span: Range<usize>,
+    pub bytes: Vec<u8>,
+}
+
+/// Bounds on what one blob may decode to.
+#[derive(Debug, Clone)]
+pub struct DecodeLimits {
+    /// Shortest base64 run looked at.
+    pub min_base64: usize,
+    /// Shortest hex run looked at.
+    pub min_hex: usize,
+    /// Longest encoded run decoded; longer ones are left alone.
+    pub max_span: usize,
+    /// Most decoded bytes returned for one blob, all spans together.
+    pub max_total: usize,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits {
+            min_base64: 16,
+            min_hex: 32,
+            max_span: 1 << 20,
+            max_total: 16 << 20,
+        }
+    }
+}
+
+const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(true);
+const STD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT);
+const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
+
+/// Every encoded run of `data` that decodes to text, in order of position.
+/// Decoded bytes that equal their encoded text are left out: scanning them
+/// again would find nothing new.
+pub fn decode_spans(data: &[u8], limits: &DecodeLimits) -> Vec<DecodedSpan> {
+    let mut out = Vec::new();
+    let mut budget = limits.max_total;
+    base64_runs(data, limits, &mut out, &mut budget);
+    hex_runs(data, limits, &mut out, &mut budget);
+    percent_runs(data, limits, &mut out, &mut budget);
+    escaped_strings(data, limits, &mut out, &mut budget);
+    line_continuations(data, limits, &mut out, &mut budget);
+    out.sort_by_key(|d| (d.span.start, d.span.end, d.encoding));
+    out
+}
+
+/// Keeps `bytes` as the decoding of `span` if it is text, differs from the
+/// encoded text, and fits what is left of the budget.
+fn keep(
+    out: &mut Vec<DecodedSpan>,
+    budget: &mut usize,
+    encoding: Encoding,
+    data: &[u8],
+    span: Range<usize>,
+    bytes: Vec<u8>,
+) {
+    if bytes.is_empty() || bytes.len() > *budget || bytes == data[span.clone()] || !is_text(&bytes)
+    {
+        return;
+    }
+    *budget -= bytes.len();
+    out.push(DecodedSpan {
+        encoding,
+        span,
+        bytes,
+    });
+}
+
+/// Valid UTF-8 without control characters other than tab, CR and LF: what
+/// configuration, source and credentials look like once decoded.
+pub fn is_text(bytes: &[u8]) -> bool {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s
+            .chars()
+            .all(|c| !c.is_control() || matches!(c, '\t' | '\r' | '\n')),
+        Err(_) => false,
+    }
+}
+
+fn is_base64_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+}
+
+fn base64_runs(data: &[u8], limits: &DecodeLimits, out: &mut Vec<DecodedSpan>, budget: &mut usize) {
+    let mut i = 0;
+    while i < data.len() {
+        if !is_base64_byte(data[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let (mut upper, mut lower, mut std_only, mut url_only) = (false, false, false, false);
+        while i < data.len() && is_base64_byte(data[i]) {
+            match data[i] {
+                b'A'..=b'Z' => upper = true,
+                b'a'..=b'z' => lower = true,
+                b'+' | b'/' => std_only = true,
+                b'-' | b'_' => url_only = true,
+                _ => {}
+            }
+            i += 1;
+        }
+        let body_end = i;
+        while i < data.len() && data[i] == b'=' && i - body_end < 2 {
+            i += 1;
+        }
+        let len = body_end - start;
+        // Encoded text mixes cases; a run in one case is a word or a hash.
+        if len < limits.min_base64 || len > limits.max_span || !(upper && lower) {
+            continue;
+        }
+        if std_only && url_only || len % 4 == 1 {
+            continue;
+        }
+        let engine = if url_only { &URL_SAFE } else { &STD };
+        if let Ok(bytes) = engine.decode(&data[start..body_end]) {
+            keep(out, budget, Encoding::Base64, data, start..i, bytes);
+        }
+    }
+}
+
+fn hex_runs(data: &[u8], limits: &DecodeLimits, out: &mut Vec<DecodedSpan>, budget: &mut usize) {
+    let mut i = 0;
+    while i < data.len() {
+        if !data[i].is_ascii_hexdigit() || i > 0 && data[i - 1].is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < data.len() && data[i].is_ascii_hexdigit() {
+            i += 1;
+        }
+        // A hex run ends at a word boundary; `deadbeefCafe...xyz` is a word.
+        if i < data.len() && data[i].is_ascii_alphanumeric() {
+            continue;
+        }
+        let len = i - start;
+        if len < limits.min_hex || len > limits.max_span || len % 2 == 1 {
+            continue;
+        }
+        let bytes: Vec<u8> = data[start..i]
+            .chunks_exact(2)
+            .map(|p| hex_value(p[0]) << 4 | hex_value(p[1]))
+            .collect();
+        keep(out, budget, Encoding::Hex, data, start..i, bytes);
+    }
+}
+
+fn hex_value(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        b'A'..=b'F' => b - b'A' + 10,
+        _ => 0,
+    }
+}
+
+/// Bytes that end a percent-encoded run: whitespace, quotes and brackets
+/// around a URL or a value.
+fn ends_url(b: u8) -> bool {
+    b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b'<' | b'>' | b'(' | b')')
+}
+
+fn percent_runs(
+    data: &[u8],
+    limits: &DecodeLimits,
+    out: &mut Vec<DecodedSpan>,
+    budget: &mut usize,
+) {
+    let mut from = 0;
+    while let Some(p) = memchr::memchr(b'%', &data[from..]) {
+        let at = from + p;
+        if !(at + 2 < data.len()
+            && data[at + 1].is_ascii_hexdigit()
+            && data[at + 2].is_ascii_hexdigit())
+        {
+            from = at + 1;
+            continue;
+        }
+        let start = data[..at]
+            .iter()
+            .rposition(|&b| ends_url(b))
+            .map_or(0, |s| s + 1);
+        let end = data[at..]
+            .iter()
+            .position(|&b| ends_url(b))
+            .map_or(data.len(), |e| at + e);
+        from = end.max(at + 1);
+        if end - start > limits.max_span {
+            continue;
+        }
+        let run = &data[start..end];
+        let mut bytes = Vec::with_capacity(run.len());
+        let mut k = 0;
+        while k < run.len() {
+            if run[k] == b'%'
+                && k + 2 < run.len()
+                && run[k + 1].is_ascii_hexdigit()
+                && run[k + 2].is_ascii_hexdigit()
+            {
+                bytes.push(hex_value(run[k + 1]) << 4 | hex_value(run[k + 2]));
+                k += 3;
+            } else {
+                bytes.push(run[k]);
+                k += 1;
+            }
+        }
+        keep(out, budget, Encoding::Percent, data, start..end, bytes);
+    }
+}
+
+/// Quoted strings holding backslash escapes, decoded as JSON and the
+/// C-family languages read them. A string ends at its closing quote or at
+/// the end of its line; one with no escape is left alone.
+fn escaped_strings(
+    data: &[u8],
+    limits: &DecodeLimits,
+    out: &mut Vec<DecodedSpan>,
+    budget: &mut usize,
+) {
+    let mut i = 0;
+    while i < data.len() {
+        let quote = data[i];
+        if quote != b'"' && quote != b'\'' {
+            i += 1;
+            continue;
+        }
+        let start = i + 1;
+        let mut k = start;
+        let mut escapes = false;
+        while k < data.len() && data[k] != quote && data[k] != b'\n' {
+            if data[k] == b'\\' && k + 1 < data.len() && data[k + 1] != b'\n' {
+                escapes = true;
+                k += 2;
+            } else {
+                k += 1;
+            }
+        }
+        let end = k.min(data.len());
+        i = if end < data.len() && data[end] == quote {
+            end + 1
+        } else {
+            end
+        };
+        if !escapes || end - start > limits.max_span {
+            continue;
+        }
+        let bytes = unescape(&data[start..end]);
+        keep(out, budget, Encoding::Escaped, data, start..end, bytes);
+    }
+}
+
+/// Decodes `\n`, `\t`, `\r`, `\b`, `\f`, `\/`, `\\`, quotes, `\xNN` and
+/// `\uNNNN` (with surrogate pairs); any other escaped byte stands for
+/// itself, as in shell double quotes.
+pub fn unescape(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] != b'\\' || i + 1 >= s.len() {
+            out.push(s[i]);
+            i += 1;
+            continue;
+        }
+        let e = s[i + 1];
+        i += 2;
+        match e {
+            b'n' => out.push(b'\n'),
+            b't' => out.push(b'\t'),
+            b'r' => out.push(b'\r'),
+            b'b' => out.push(8),
+            b'f' => out.push(12),
+            b'x' if i + 2 <= s.len() && s[i..i + 2].iter().all(u8::is_ascii_hexdigit) => {
+                out.push(hex_value(s[i]) << 4 | hex_value(s[i + 1]));
+                i += 2;
+            }
+            b'u' => match hex4(s, i) {
+                Some(hi) if (0xD800..0xDC00).contains(&hi) => {
+                    let lo = (s.get(i + 4) == Some(&b'\\') && s.get(i + 5) == Some(&b'u'))
+                        .then(|| hex4(s, i + 6))
+                        .flatten()
+                        .filter(|lo| (0xDC00..0xE000).contains(lo));
+                    match lo {
+                        Some(lo) => {
+                            let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                            push_char(&mut out, c);
+                            i += 10;
+                        }
+                        None => {
+                            out.extend_from_slice(&s[i - 2..i + 4]);
+                            i += 4;
+                        }
+                    }
+                }
+                Some(c) => {
+                    push_char(&mut out, c);
+                    i += 4;
+                }
+                None => out.extend_from_slice(b"\\u"),
+            },
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn hex4(s: &[u8], at: usize) -> Option<u32> {
+    let h = s.get(at..at + 4)?;
+    h.iter().try_fold(0u32, |acc, &b| {
+        b.is_ascii_hexdigit()
+            .then(|| acc << 4 | u32::from(hex_value(b)))
+    })
+}
+
+fn push_char(out: &mut Vec<u8>, c: u32) {
+    let ch = char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER);
+    let mut buf = [0u8; 4];
+    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+}
+
+/// Runs of lines joined by a trailing backslash, as a shell reads them: the
+/// backslash and the line break go, the next line's indentation stays.
+fn line_continuations(
+    data: &[u8],
+    limits: &DecodeLimits,
+    out: &mut Vec<DecodedSpan>,
+    budget: &mut usize,
+) {
+    let mut from = 0;
+    while let Some(p) = memchr::memmem::find(&data[from..], b"\\\n") {
+        let at = from + p;
+        let start = memchr::memrchr(b'\n', &data[..at]).map_or(0, |n| n + 1);
+        // The run goes on while each line ends in a backslash.
+        let mut end = at;
+        loop {
+            let next = end + 2;
+            match memchr::memchr(b'\n', &data[next.min(data.len())..]) {
+                Some(n) if n > 0 && data[next + n - 1] == b'\\' => end = next + n - 1,
+                Some(n) => {
+                    end = next + n;
+                    break;
+                }
+                None => {
+                    end = data.len();
+                    break;
+                }
+            }
+        }
+        from = end.max(at + 2).min(data.len());
+        if end - start > limits.max_span {
+            continue;
+        }
+        let run = &data[start..end];
+        let mut bytes = Vec::with_capacity(run.len());
+        let mut k = 0;
+        while k < run.len() {
+            if run[k] == b'\\' && run.get(k + 1) == Some(&b'\n') {
+                k += 2;
+            } else {
+                bytes.push(run[k]);
+                k += 1;
+            }
+        }
+        keep(
+            out,
+            budget,
+            Encoding::LineContinuation,
+            data,
+            start..end,
+            bytes,
+        );
+        if from >= data.len() {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::STANDARD;
+
+    fn decoded(data: &str) -> Vec<(Encoding, String, String)> {
+        decode_spans(data.as_bytes(), &DecodeLimits::default())
+            .into_iter()
+            .map(|d| {
+                (
+                    d.encoding,
+                    data[d.span.clone()].to_string(),
+                    String::from_utf8_lossy(&d.bytes).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn base64_of_text_in_a_kubernetes_secret() {
+        let token = "gho_16C7e42F292c6912E7710c838347Ae178B4a";
+        let enc = STANDARD.encode(token);
+        let yaml = format!("kind: Secret\ndata:\n  token: {enc}\n  user: YWRtaW4=\n");
+        let d = decoded(&yaml);
+        assert_eq!(d, vec![(Encoding::Base64, enc, token.to_string())]);
+    }
+
+    #[test]
+    fn base64_of_binary_words_and_hashes_is_left_alone() {
+        let binary = STANDARD.encode([0u8, 159, 146, 150, 1, 2, 3, 200, 201, 202, 17, 18]);
+        let text = format!(
+            "key: {binary}\nfn TestContainerCreateWithPortBindings()\nsha: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n"
+        );
+        assert!(decoded(&text).is_empty(), "{:?}", decoded(&text));
+    }
+
+    #[test]
+    fn url_safe_base64() {
+        let enc = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("user:p>ss?w0rd>>>~~~");
+        assert!(enc.contains('-') || enc.contains('_'), "{enc}");
+        let d = decoded(&format!("auth={enc}"));
+        assert_eq!(d[0].2, "user:p>ss?w0rd>>>~~~");
+    }
+
+    #[test]
+    fn hex_of_text() {
+        let hex: String = "api_key=sk_live_51Hx"
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let d = decoded(&format!("blob {hex} end"));
+        assert_eq!(d, vec![(Encoding::Hex, hex, "api_key=sk_live_51Hx".into())]);
+    }
+
+    #[test]
+    fn percent_encoded_password_in_a_connection_string() {
+        let d = decoded("DATABASE_URL=postgres://app:S3cr%40t%2Fpw@db:5432/app\n");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].2, "DATABASE_URL=postgres://app:S3cr@t/pw@db:5432/app");
+    }
+
+    #[test]
+    fn json_escaped_source_in_a_notebook() {
+        let line =
+            r#"  "s3 = boto3.client(\"s3\", aws_secret_access_key=\"wJalrXUtnFEMI/K7MDENG\")\n","#;
+        let d = decoded(line);
+        let esc: Vec<_> = d.iter().filter(|x| x.0 == Encoding::Escaped).collect();
+        assert_eq!(esc.len(), 1, "{d:?}");
+        assert_eq!(
+            esc[0].2,
+            "s3 = boto3.client(\"s3\", aws_secret_access_key=\"wJalrXUtnFEMI/K7MDENG\")\n"
+        );
+    }
+
+    #[test]
+    fn unicode_escapes_and_surrogates() {
+        assert_eq!(
+            unescape(br"a\u0026b\u003c\ud83d\ude00\x41"),
+            "a&b<😀A".as_bytes()
+        );
+        // A lone surrogate stays as written rather than becoming garbage.
+        assert_eq!(unescape(br"\ud83dx"), br"\ud83dx");
+        assert_eq!(unescape(br"\u12"), br"\u12");
+    }
+
+    #[test]
+    fn shell_line_continuations_join_a_split_token() {
+        let script = "curl -s \\\n  -H \"Authorization: token ghp_abc\\\ndef\" \\\n  https://api.github.com\necho done\n";
+        let d = decoded(script);
+        let joined: Vec<_> = d
+            .iter()
+            .filter(|x| x.0 == Encoding::LineContinuation)
+            .collect();
+        assert_eq!(joined.len(), 1, "{d:?}");
+        assert_eq!(
+            joined[0].2,
+            "curl -s   -H \"Authorization: token ghp_abcdef\"   https://api.github.com"
+        );
+        assert!(!joined[0].1.contains("echo"));
+    }
+
+    #[test]
+    fn budget_bounds_the_total() {
+        let enc = STANDARD.encode("a fairly long line of plain text to decode");
+        let text = vec![enc.as_str(); 100].join("\n");
+        let limits = DecodeLimits {
+            max_total: 100,
+            ..DecodeLimits::default()
+        };
+        let total: usize = decode_spans(text.as_bytes(), &limits)
+            .iter()
+            .map(|d| d.bytes.len())
+            .sum();
+        assert!(total <= 100);
+        assert!(total > 0);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        let mut state = 0x2545F4914F6CDD1Du64;
+        for len in 0..400 {
+            let data: Vec<u8> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    b"\\\"'%\nAZaz09+/=_-x u"[(state % 18) as usize]
+                })
+                .collect();
+            for d in decode_spans(&data, &DecodeLimits::default()) {
+                assert!(d.span.end <= data.len() && d.span.start <= d.span.end);
+            }
+        }
+    }
+}
