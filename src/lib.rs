@@ -14,3 +14,4 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod sources;
+pub mod summary;

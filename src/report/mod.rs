@@ -15,7 +15,7 @@ use clap::ValueEnum;
 
 use crate::finding::Finding;
 use crate::rules::RuleSet;
-use crate::scan::ScanSummary;
+use crate::summary::ScanSummary;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -164,7 +164,7 @@ mod tests {
 pub(crate) mod testutil {
     use crate::finding::{fingerprint, Finding};
     use crate::rules::{Confidence, RuleSet};
-    use crate::scan::ScanSummary;
+    use crate::summary::ScanSummary;
 
     use super::ReportContext;
 
