@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::blob::decode::{decode_spans, DecodeLimits};
 use crate::engine::{Engine, RawMatch};
-use crate::finding::{fingerprint, mask, Finding};
+use crate::finding::{fingerprint, mask, sort_and_dedup, Finding};
 use crate::sources::{BlobSink, Chunk, Provenance, SkipReason};
 use crate::summary::{human_bytes, ScanSummary};
 
@@ -105,8 +105,8 @@ impl Scanner {
         }
     }
 
-    /// Ends the run: clears the progress bar, returns findings (sorted by
-    /// path and position) and the summary.
+    /// Ends the run: clears the progress bar, returns findings (in report
+    /// order, each once) and the summary.
     pub fn finish(self) -> (Vec<Finding>, ScanSummary) {
         if let Some(pb) = &self.progress {
             pb.finish_and_clear();
@@ -115,18 +115,7 @@ impl Scanner {
             .findings
             .into_inner()
             .unwrap_or_else(|e| e.into_inner());
-        findings.sort_by(|a, b| {
-            (&a.path, a.line, a.column, &a.rule, &a.commit)
-                .cmp(&(&b.path, b.line, b.column, &b.rule, &b.commit))
-        });
-        findings.dedup_by(|a, b| {
-            a.path == b.path
-                && a.line == b.line
-                && a.column == b.column
-                && a.rule == b.rule
-                && a.commit == b.commit
-                && a.layer == b.layer
-        });
+        sort_and_dedup(&mut findings);
         let summary = ScanSummary {
             files: self.files.into_inner(),
             bytes: self.bytes.into_inner(),

@@ -58,33 +58,12 @@ pub fn write_report(
     }
 }
 
-/// Findings in one stable order (path, position, rule, provenance), so that
-/// two runs over the same input give byte-identical reports whatever the
-/// order the scanner threads finished in.
+/// Findings in report order ([`crate::finding::FindingKey`]), so that two
+/// runs over the same input give byte-identical reports whatever the order
+/// the scanner threads finished in.
 pub(crate) fn sorted(findings: &[Finding]) -> Vec<&Finding> {
     let mut v: Vec<&Finding> = findings.iter().collect();
-    v.sort_by(|a, b| {
-        (
-            &a.path,
-            a.line,
-            a.column,
-            &a.rule,
-            &a.commit,
-            &a.layer,
-            a.end_line,
-            a.end_column,
-        )
-            .cmp(&(
-                &b.path,
-                b.line,
-                b.column,
-                &b.rule,
-                &b.commit,
-                &b.layer,
-                b.end_line,
-                b.end_column,
-            ))
-    });
+    v.sort_by(|a, b| a.key().cmp(&b.key()));
     v
 }
 
