@@ -14,4 +14,5 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod sources;
+pub mod stop;
 pub mod summary;

@@ -14,6 +14,7 @@ use crate::blob::decode::{decode_spans, DecodeLimits};
 use crate::engine::{Engine, RawMatch};
 use crate::finding::{fingerprint, mask, sort_and_dedup, Finding};
 use crate::sources::{BlobSink, Chunk, Provenance, SkipReason};
+use crate::stop::StopSwitch;
 use crate::summary::{human_bytes, ScanSummary};
 
 /// Collects findings and counts from every source thread.
@@ -30,6 +31,7 @@ pub struct Scanner {
     /// How many encodings deep decoded text is scanned; 0 turns decoding off.
     max_decode_depth: usize,
     decode_limits: DecodeLimits,
+    stop: StopSwitch,
 }
 
 /// How many encodings deep decoded text is scanned by default: base64 of a
@@ -64,7 +66,14 @@ impl Scanner {
             started: Instant::now(),
             max_decode_depth: DEFAULT_DECODE_DEPTH,
             decode_limits: DecodeLimits::default(),
+            stop: StopSwitch::never(),
         }
+    }
+
+    /// Stops the sources when `stop` trips.
+    pub fn with_stop(mut self, stop: StopSwitch) -> Scanner {
+        self.stop = stop;
+        self
     }
 
     /// Scans decoded text down to `depth` encodings (0: not at all).
@@ -122,8 +131,21 @@ impl Scanner {
             errors: self.errors.into_inner(),
             skipped: self.skipped.into_inner().unwrap_or_else(|e| e.into_inner()),
             elapsed: self.started.elapsed(),
+            stopped_early: self.stop.reason(),
         };
         (findings, summary)
+    }
+
+    /// Keeps newly made findings and counts them towards a stop.
+    fn record(&self, found: impl IntoIterator<Item = Finding>) {
+        let found: Vec<Finding> = found.into_iter().collect();
+        if found.is_empty() {
+            return;
+        }
+        self.stop.found(&found);
+        if let Ok(mut all) = self.findings.lock() {
+            all.extend(found);
+        }
     }
 
     fn report_line(&self, line: &str) {
@@ -184,6 +206,11 @@ impl BlobSink for Scanner {
     fn error(&self, message: String) {
         self.errors.fetch_add(1, Ordering::Relaxed);
         self.report_line(&message);
+        self.stop.error();
+    }
+
+    fn should_stop(&self) -> bool {
+        self.stop.is_tripped()
     }
 }
 
@@ -221,9 +248,7 @@ impl Scanner {
                 provenance: prov.origins(),
             }
         });
-        if let Ok(mut all) = self.findings.lock() {
-            all.extend(found);
-        }
+        self.record(found);
     }
 
     /// Matches one chunk, then the text decoded from its encoded runs.
@@ -371,9 +396,7 @@ impl Scanner {
                 provenance: prov.origins(),
             });
         }
-        if let Ok(mut all) = self.findings.lock() {
-            all.extend(found);
-        }
+        self.record(found);
         matched
     }
 }

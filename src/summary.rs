@@ -15,6 +15,39 @@ pub struct ScanSummary {
     pub errors: u64,
     pub skipped: BTreeMap<SkipReason, u64>,
     pub elapsed: Duration,
+    /// Why the scan ended before reading everything, if it did.
+    pub stopped_early: Option<StoppedEarly>,
+}
+
+/// Why a scan stopped before reading every input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoppedEarly {
+    /// `--max-findings`: this many findings were made.
+    MaxFindings(u64),
+    /// `--fail-fast`: an input could not be read.
+    FirstError,
+}
+
+impl StoppedEarly {
+    pub fn describe(self) -> String {
+        match self {
+            StoppedEarly::MaxFindings(n) => format!(
+                "stopped early after {n} finding{} (--max-findings)",
+                plural(n)
+            ),
+            StoppedEarly::FirstError => {
+                "stopped early at the first unreadable input (--fail-fast)".to_string()
+            }
+        }
+    }
+
+    /// A short identifier for machine-readable summaries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoppedEarly::MaxFindings(_) => "max_findings",
+            StoppedEarly::FirstError => "fail_fast",
+        }
+    }
 }
 
 impl ScanSummary {
@@ -76,6 +109,9 @@ impl ScanSummary {
                 plural(self.errors)
             ));
         }
+        if let Some(stop) = self.stopped_early {
+            s.push_str(&format!(", {}", stop.describe()));
+        }
         if suppressed > 0 {
             s.push_str(&format!(", {suppressed} suppressed by baseline/ignore"));
         }
@@ -129,7 +165,24 @@ mod tests {
             errors,
             skipped: skipped.iter().copied().collect(),
             elapsed: Duration::from_millis(30),
+            stopped_early: None,
         }
+    }
+
+    #[test]
+    fn a_scan_that_stopped_early_says_why() {
+        let mut s = summary(&[], 0);
+        assert!(!s.one_line(3).contains("stopped"));
+        s.stopped_early = Some(StoppedEarly::MaxFindings(3));
+        let line = s.one_line(3);
+        assert!(
+            line.ends_with(", 3 findings, stopped early after 3 findings (--max-findings)"),
+            "{line}"
+        );
+        s.stopped_early = Some(StoppedEarly::FirstError);
+        assert!(s
+            .one_line(0)
+            .contains("stopped early at the first unreadable input"));
     }
 
     #[test]

@@ -85,7 +85,7 @@ pub fn scan_archive(
                 sink.error(format!("{at}: {message}"));
             }
         }
-        true
+        !sink.should_stop()
     });
     sink.finished(prov, 0);
 }

@@ -76,14 +76,19 @@ pub fn summary_json(summary: &ScanSummary, findings: usize) -> serde_json::Value
         .iter()
         .map(|(reason, n)| (summary_key(reason.as_str()), (*n).into()))
         .collect();
-    serde_json::json!({
+    let mut doc = serde_json::json!({
         "files": summary.files,
         "bytes": summary.bytes,
         "skipped": skipped,
         "skipped_total": summary.skipped.values().sum::<u64>(),
         "errors": summary.errors,
         "findings": findings,
-    })
+    });
+    // Present only when it happened: a complete scan's summary is unchanged.
+    if let (Some(stop), Some(obj)) = (summary.stopped_early, doc.as_object_mut()) {
+        obj.insert("stopped_early".into(), stop.as_str().into());
+    }
+    doc
 }
 
 /// `too large` -> `too_large`, `ignored by .gitignore` -> `ignored_by_gitignore`:

@@ -38,6 +38,9 @@ const SNIFF_LEN: usize = 8 * 1024;
 pub fn scan_paths(paths: &[PathBuf], opts: &FsOptions, sink: &dyn BlobSink) {
     let mut roots = Vec::new();
     for p in paths {
+        if sink.should_stop() {
+            return;
+        }
         let md = match std::fs::metadata(p) {
             Ok(md) => md,
             Err(e) => {
@@ -61,7 +64,7 @@ pub fn scan_paths(paths: &[PathBuf], opts: &FsOptions, sink: &dyn BlobSink) {
             scan_file(p, prov, size, true, opts, sink);
         }
     }
-    if roots.is_empty() {
+    if roots.is_empty() || sink.should_stop() {
         return;
     }
     let mut builder = WalkBuilder::new(&roots[0].path);
@@ -100,6 +103,9 @@ pub fn scan_paths(paths: &[PathBuf], opts: &FsOptions, sink: &dyn BlobSink) {
         // that folder's entries follow it on the same thread.
         let mut listing_depth: Option<usize> = None;
         Box::new(move |entry| {
+            if sink.should_stop() {
+                return WalkState::Quit;
+            }
             match entry {
                 Err(e) => {
                     if let Some(t) = tally_ref {
