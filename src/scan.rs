@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::blob::decode::{decode_spans, DecodeLimits};
+use crate::blob::id::BlobId;
 use crate::engine::{Engine, RawMatch};
 use crate::finding::{fingerprint, mask, sort_and_dedup, Finding};
+use crate::seen::SeenBlobs;
 use crate::sources::{BlobSink, Chunk, Provenance, SkipReason};
 use crate::stop::StopSwitch;
 use crate::summary::{human_bytes, ScanSummary};
@@ -32,6 +34,7 @@ pub struct Scanner {
     max_decode_depth: usize,
     decode_limits: DecodeLimits,
     stop: StopSwitch,
+    seen: SeenBlobs,
 }
 
 /// How many encodings deep decoded text is scanned by default: base64 of a
@@ -67,6 +70,7 @@ impl Scanner {
             max_decode_depth: DEFAULT_DECODE_DEPTH,
             decode_limits: DecodeLimits::default(),
             stop: StopSwitch::never(),
+            seen: SeenBlobs::default(),
         }
     }
 
@@ -124,6 +128,7 @@ impl Scanner {
             .findings
             .into_inner()
             .unwrap_or_else(|e| e.into_inner());
+        self.seen.add_copies(&mut findings);
         sort_and_dedup(&mut findings);
         let summary = ScanSummary {
             files: self.files.into_inner(),
@@ -211,6 +216,10 @@ impl BlobSink for Scanner {
 
     fn should_stop(&self) -> bool {
         self.stop.is_tripped()
+    }
+
+    fn claim(&self, prov: &Provenance, id: BlobId) -> bool {
+        self.seen.claim(id, prov, self.engine.rules())
     }
 }
 

@@ -13,6 +13,7 @@ use super::paths::{file_fingerprint_path, folder_anchor, join, slash_path, unrea
 use super::text::TextEncoding;
 use super::{feed_reader, BlobSink, Chunk, Provenance, SkipReason, CHUNK_SIZE};
 use crate::blob::archive::{ArchiveInput, ArchiveKind, InflateBudget};
+use crate::blob::id::BlobId;
 use crate::blob::stage::{scan_archive, StageOptions};
 
 #[derive(Debug, Clone)]
@@ -314,6 +315,10 @@ fn scan_small_file(
     }
     if let Some(kind) = opts.stage.archive_at(buf, 0) {
         if buf.len() <= CHUNK_SIZE {
+            if !sink.claim(prov, BlobId::of_bytes(buf)) {
+                sink.finished(prov, 0);
+                return;
+            }
             let mut whole = io::Cursor::new(&buf[..]);
             unpack(kind, ArchiveInput::Seekable(&mut whole), prov, opts, sink);
         } else {
@@ -347,7 +352,9 @@ fn scan_small_file(
         return;
     }
     if buf.len() <= CHUNK_SIZE {
-        sink.chunk(prov, Chunk::whole(buf));
+        if sink.claim(prov, BlobId::of_bytes(buf)) {
+            sink.chunk(prov, Chunk::whole(buf));
+        }
         sink.finished(prov, buf.len() as u64);
         return;
     }

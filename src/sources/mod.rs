@@ -10,6 +10,7 @@ pub mod text;
 use std::io::{self, Read};
 use std::ops::Range;
 
+use crate::blob::id::BlobId;
 pub use crate::blob::Origin;
 
 /// Where a blob came from. Fields a source does not know stay `None`.
@@ -254,6 +255,14 @@ pub trait BlobSink: Sync {
     /// chunk. Polled between them; what is being scanned ends normally.
     fn should_stop(&self) -> bool {
         false
+    }
+    /// A blob with content identity `id` is about to be scanned at `prov`.
+    /// False: the same bytes were scanned already in this run, and the
+    /// sink reports their findings at `prov` too; the source does not
+    /// scan the blob but still reports it [`finished`](Self::finished).
+    fn claim(&self, prov: &Provenance, id: BlobId) -> bool {
+        let _ = (prov, id);
+        true
     }
 }
 
