@@ -160,3 +160,38 @@ fn a_copy_under_an_allowlisted_path_is_judged_by_its_own_path() {
     let paths: Vec<String> = findings.iter().map(|f| relative(f, dir.path())).collect();
     assert_eq!(paths, ["deploy/prod.env", "ops/prod.env"], "{stderr}");
 }
+
+#[test]
+fn reports_with_copies_are_byte_identical_whatever_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_file();
+    let bundle = zip(&[("deploy/.env", env.as_bytes())]);
+    for i in 0..12 {
+        write(dir.path(), &format!("tenants/t{i:02}/.env"), env.as_bytes());
+        write(dir.path(), &format!("tenants/t{i:02}/bundle.zip"), &bundle);
+    }
+    let run = |threads: &str| {
+        Command::cargo_bin("leakscrub")
+            .unwrap()
+            .args([
+                "scan",
+                "dir",
+                "--format",
+                "sarif",
+                "--no-progress",
+                "-j",
+                threads,
+            ])
+            .arg(dir.path())
+            .output()
+            .unwrap()
+            .stdout
+    };
+    let one = run("1");
+    assert!(!one.is_empty());
+    for _ in 0..3 {
+        assert!(run("4") == one, "reports differ between -j 1 and -j 4");
+    }
+    let report: serde_json::Value = serde_json::from_slice(&one).unwrap();
+    assert_eq!(report["runs"][0]["results"].as_array().unwrap().len(), 24);
+}
