@@ -67,6 +67,21 @@ impl std::fmt::Debug for Finding {
 }
 
 impl Finding {
+    /// What makes this finding this finding: see [`FindingKey`].
+    pub fn key(&self) -> FindingKey<'_> {
+        FindingKey {
+            blob: BlobRef {
+                path: &self.path,
+                commit: self.commit.as_deref(),
+                layer: self.layer.as_deref(),
+            },
+            start: (self.line, self.column),
+            rule: &self.rule,
+            end: (self.end_line, self.end_column),
+            provenance: &self.provenance,
+        }
+    }
+
     /// The file a source read, before any archive member: where a SARIF
     /// viewer can open it.
     pub fn outermost_path(&self) -> &str {
@@ -136,6 +151,94 @@ impl Finding {
     }
 }
 
+/// The blob a finding is in, as reports tell blobs apart: where it was
+/// reached (the path, with archive members), and for git history and
+/// images the commit and layer. A blob reached at two places is two blobs
+/// here: each place is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BlobRef<'a> {
+    pub path: &'a str,
+    pub commit: Option<&'a str>,
+    pub layer: Option<&'a str>,
+}
+
+/// The one definition of "the same finding": a rule, a blob and a span in
+/// the blob (1-based line and column of its start and end). Its order
+/// (blob, start, rule, end, then the provenance chain) is the order of
+/// every report, so reports are byte-identical whatever order the scan's
+/// threads finished in. Dedup, shadowing and report order all use it.
+#[derive(Debug, Clone, Copy)]
+pub struct FindingKey<'a> {
+    pub blob: BlobRef<'a>,
+    pub start: (u64, u64),
+    pub rule: &'a str,
+    pub end: (u64, u64),
+    /// Not part of the identity: two decodings that lead to one secret at
+    /// one span are one finding. It orders them, so which one is kept
+    /// does not depend on timing.
+    pub provenance: &'a [Origin],
+}
+
+impl FindingKey<'_> {
+    /// Same rule, same blob, same span.
+    pub fn same_finding(&self, other: &FindingKey<'_>) -> bool {
+        self.identity() == other.identity()
+    }
+
+    /// Does this finding's span overlap `other`'s in the same blob?
+    pub fn overlaps(&self, other: &FindingKey<'_>) -> bool {
+        self.blob == other.blob && self.start < other.end && other.start < self.end
+    }
+
+    /// Does this finding's span hold all of `other`'s?
+    pub fn contains(&self, other: &FindingKey<'_>) -> bool {
+        self.blob == other.blob && self.start <= other.start && other.end <= self.end
+    }
+
+    fn identity(&self) -> (BlobRef<'_>, (u64, u64), &str, (u64, u64)) {
+        (self.blob, self.start, self.rule, self.end)
+    }
+}
+
+impl PartialEq for FindingKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for FindingKey<'_> {}
+
+impl PartialOrd for FindingKey<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for FindingKey<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.identity().cmp(&other.identity()).then_with(|| {
+            let theirs = other.provenance.iter().map(origin_key);
+            self.provenance.iter().map(origin_key).cmp(theirs)
+        })
+    }
+}
+
+fn origin_key(o: &Origin) -> (u8, &str) {
+    match o {
+        Origin::File { path } => (0, path),
+        Origin::Member { path } => (1, path),
+        Origin::Decoded { encoding } => (2, encoding),
+    }
+}
+
+/// Sorts findings into report order and drops repeats of one finding (a
+/// file named twice, a secret reached by two decodings), keeping the first
+/// in that order.
+pub fn sort_and_dedup(findings: &mut Vec<Finding>) {
+    findings.sort_by(|a, b| a.key().cmp(&b.key()));
+    findings.dedup_by(|a, b| a.key().same_finding(&b.key()));
+}
+
 /// Shows at most the first 4 characters of a secret, fewer for short ones,
 /// then `***`; the mask's length says nothing of the secret's length.
 pub fn mask(secret: &[u8]) -> String {
@@ -180,6 +283,75 @@ mod tests {
         assert!(!shown.contains(crate::report::testutil::TOKEN), "{shown}");
         assert!(!shown.contains("tail-of-line-text"), "{shown}");
         assert!(shown.contains("ghp_***"), "{shown}");
+    }
+
+    fn at(path: &str, line: u64, column: u64, rule: &str) -> Finding {
+        let mut f = crate::report::testutil::finding(path, line);
+        f.column = column;
+        f.end_column = column + 40;
+        f.rule = rule.into();
+        f
+    }
+
+    #[test]
+    fn one_finding_reached_by_two_decodings_is_kept_once_whatever_the_order() {
+        let mut plain = at("app/.env", 3, 14, "github-pat");
+        plain.provenance.push(Origin::Decoded { encoding: "hex" });
+        let mut b64 = plain.clone();
+        b64.provenance[1] = Origin::Decoded { encoding: "base64" };
+        let other_place = at("copy/.env", 3, 14, "github-pat");
+        let mut one = vec![plain.clone(), b64.clone(), other_place.clone()];
+        let mut two = vec![other_place, plain, b64];
+        sort_and_dedup(&mut one);
+        sort_and_dedup(&mut two);
+        let shown = |v: &[Finding]| -> Vec<(String, Vec<&'static str>)> {
+            v.iter().map(|f| (f.path.clone(), f.encodings())).collect()
+        };
+        assert_eq!(shown(&one), shown(&two));
+        assert_eq!(
+            shown(&one),
+            [
+                ("app/.env".to_string(), vec!["base64"]),
+                ("copy/.env".to_string(), vec![]),
+            ]
+        );
+    }
+
+    #[test]
+    fn findings_differing_in_rule_commit_or_span_are_different() {
+        let a = at("p", 1, 5, "r");
+        let mut by_commit = a.clone();
+        by_commit.commit = Some("abc123".into());
+        let mut longer = a.clone();
+        longer.end_column += 1;
+        for other in [at("p", 1, 5, "s"), by_commit, longer, at("p", 1, 6, "r")] {
+            assert!(!a.key().same_finding(&other.key()), "{other:?}");
+        }
+        assert!(a.key().same_finding(&a.clone().key()));
+    }
+
+    #[test]
+    fn report_order_is_blob_then_position_then_rule() {
+        let mut v = vec![
+            at("b", 1, 1, "a"),
+            at("a", 2, 1, "a"),
+            at("a", 1, 9, "a"),
+            at("a", 1, 9, "Z"),
+        ];
+        sort_and_dedup(&mut v);
+        let order: Vec<_> = v
+            .iter()
+            .map(|f| (f.path.as_str(), f.line, f.column, f.rule.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("a", 1, 9, "Z"),
+                ("a", 1, 9, "a"),
+                ("a", 2, 1, "a"),
+                ("b", 1, 1, "a")
+            ]
+        );
     }
 
     #[test]

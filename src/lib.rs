@@ -13,4 +13,7 @@ pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod seen;
 pub mod sources;
+pub mod stop;
+pub mod summary;

@@ -11,9 +11,13 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::blob::decode::{decode_spans, DecodeLimits};
+use crate::blob::id::BlobId;
 use crate::engine::{Engine, RawMatch};
-use crate::finding::{fingerprint, mask, Finding};
+use crate::finding::{fingerprint, mask, sort_and_dedup, Finding};
+use crate::seen::SeenBlobs;
 use crate::sources::{BlobSink, Chunk, Provenance, SkipReason};
+use crate::stop::StopSwitch;
+use crate::summary::{human_bytes, ScanSummary};
 
 /// Collects findings and counts from every source thread.
 pub struct Scanner {
@@ -29,6 +33,8 @@ pub struct Scanner {
     /// How many encodings deep decoded text is scanned; 0 turns decoding off.
     max_decode_depth: usize,
     decode_limits: DecodeLimits,
+    stop: StopSwitch,
+    seen: SeenBlobs,
 }
 
 /// How many encodings deep decoded text is scanned by default: base64 of a
@@ -37,117 +43,6 @@ pub const DEFAULT_DECODE_DEPTH: usize = 2;
 
 /// How often the progress bar's numbers change.
 const PROGRESS_INTERVAL_MS: u64 = 80;
-
-/// What a finished scan saw.
-#[derive(Debug, Clone, Default)]
-pub struct ScanSummary {
-    pub files: u64,
-    pub bytes: u64,
-    pub errors: u64,
-    pub skipped: BTreeMap<SkipReason, u64>,
-    pub elapsed: Duration,
-}
-
-impl ScanSummary {
-    /// Something was actually read: the condition for a clean exit.
-    pub fn scanned_anything(&self) -> bool {
-        self.files > 0
-    }
-
-    pub fn one_line(&self, findings: usize) -> String {
-        self.line_with_suppressed(findings, 0)
-    }
-
-    /// Inputs passed over because an ignore file matched them: (files,
-    /// folders).
-    pub fn ignored(&self) -> (u64, u64) {
-        let count = |r| self.skipped.get(&r).copied().unwrap_or(0);
-        (count(SkipReason::Ignored), count(SkipReason::IgnoredFolder))
-    }
-
-    /// The summary line, with `suppressed` findings dropped by a baseline
-    /// or ignore file. What ignore rules hid comes last, with the way to
-    /// scan it.
-    pub fn line_with_suppressed(&self, findings: usize, suppressed: usize) -> String {
-        let secs = self.elapsed.as_secs_f64();
-        let mb = self.bytes as f64 / 1e6;
-        let mut s = format!(
-            "scanned {} file{} ({}) in {:.2}s",
-            self.files,
-            plural(self.files),
-            human_bytes(self.bytes),
-            secs
-        );
-        if secs > 0.0 && mb > 1.0 {
-            s.push_str(&format!(" ({:.0} MB/s)", mb / secs));
-        }
-        s.push_str(&format!(
-            ", {} finding{}",
-            findings,
-            plural(findings as u64)
-        ));
-        let skipped: Vec<(SkipReason, u64)> = self
-            .skipped
-            .iter()
-            .filter(|(r, n)| !r.is_ignore_rule() && **n > 0)
-            .map(|(r, n)| (*r, *n))
-            .collect();
-        if !skipped.is_empty() {
-            let total: u64 = skipped.iter().map(|(_, n)| n).sum();
-            let parts: Vec<String> = skipped
-                .iter()
-                .map(|(r, n)| format!("{n} {}", r.as_str()))
-                .collect();
-            s.push_str(&format!(", skipped {total} ({})", parts.join(", ")));
-        }
-        if self.errors > 0 {
-            s.push_str(&format!(
-                ", {} unreadable input{}",
-                self.errors,
-                plural(self.errors)
-            ));
-        }
-        if suppressed > 0 {
-            s.push_str(&format!(", {suppressed} suppressed by baseline/ignore"));
-        }
-        let (files, folders) = self.ignored();
-        if files + folders > 0 {
-            s.push_str(&format!(", {} ignored by .gitignore", files + folders));
-            if folders > 0 {
-                s.push_str(&format!(
-                    " ({files} file{}, {folders} folder{})",
-                    plural(files),
-                    plural(folders)
-                ));
-            }
-            s.push_str("; --no-ignore to scan them");
-        }
-        s
-    }
-}
-
-fn plural(n: u64) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u < UNITS.len() - 1 {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
 
 impl Scanner {
     /// Error lines go to stderr as they happen, even when the run is
@@ -174,7 +69,15 @@ impl Scanner {
             started: Instant::now(),
             max_decode_depth: DEFAULT_DECODE_DEPTH,
             decode_limits: DecodeLimits::default(),
+            stop: StopSwitch::never(),
+            seen: SeenBlobs::default(),
         }
+    }
+
+    /// Stops the sources when `stop` trips.
+    pub fn with_stop(mut self, stop: StopSwitch) -> Scanner {
+        self.stop = stop;
+        self
     }
 
     /// Scans decoded text down to `depth` encodings (0: not at all).
@@ -215,8 +118,8 @@ impl Scanner {
         }
     }
 
-    /// Ends the run: clears the progress bar, returns findings (sorted by
-    /// path and position) and the summary.
+    /// Ends the run: clears the progress bar, returns findings (in report
+    /// order, each once) and the summary.
     pub fn finish(self) -> (Vec<Finding>, ScanSummary) {
         if let Some(pb) = &self.progress {
             pb.finish_and_clear();
@@ -225,26 +128,29 @@ impl Scanner {
             .findings
             .into_inner()
             .unwrap_or_else(|e| e.into_inner());
-        findings.sort_by(|a, b| {
-            (&a.path, a.line, a.column, &a.rule, &a.commit)
-                .cmp(&(&b.path, b.line, b.column, &b.rule, &b.commit))
-        });
-        findings.dedup_by(|a, b| {
-            a.path == b.path
-                && a.line == b.line
-                && a.column == b.column
-                && a.rule == b.rule
-                && a.commit == b.commit
-                && a.layer == b.layer
-        });
+        self.seen.add_copies(&mut findings);
+        sort_and_dedup(&mut findings);
         let summary = ScanSummary {
             files: self.files.into_inner(),
             bytes: self.bytes.into_inner(),
             errors: self.errors.into_inner(),
             skipped: self.skipped.into_inner().unwrap_or_else(|e| e.into_inner()),
             elapsed: self.started.elapsed(),
+            stopped_early: self.stop.reason(),
         };
         (findings, summary)
+    }
+
+    /// Keeps newly made findings and counts them towards a stop.
+    fn record(&self, found: impl IntoIterator<Item = Finding>) {
+        let found: Vec<Finding> = found.into_iter().collect();
+        if found.is_empty() {
+            return;
+        }
+        self.stop.found(&found);
+        if let Ok(mut all) = self.findings.lock() {
+            all.extend(found);
+        }
     }
 
     fn report_line(&self, line: &str) {
@@ -305,6 +211,15 @@ impl BlobSink for Scanner {
     fn error(&self, message: String) {
         self.errors.fetch_add(1, Ordering::Relaxed);
         self.report_line(&message);
+        self.stop.error();
+    }
+
+    fn should_stop(&self) -> bool {
+        self.stop.is_tripped()
+    }
+
+    fn claim(&self, prov: &Provenance, id: BlobId) -> bool {
+        self.seen.claim(id, prov, self.engine.rules())
     }
 }
 
@@ -342,9 +257,7 @@ impl Scanner {
                 provenance: prov.origins(),
             }
         });
-        if let Ok(mut all) = self.findings.lock() {
-            all.extend(found);
-        }
+        self.record(found);
     }
 
     /// Matches one chunk, then the text decoded from its encoded runs.
@@ -492,9 +405,7 @@ impl Scanner {
                 provenance: prov.origins(),
             });
         }
-        if let Ok(mut all) = self.findings.lock() {
-            all.extend(found);
-        }
+        self.record(found);
         matched
     }
 }
@@ -714,57 +625,5 @@ keywords = ["postgres://"]
         assert_eq!(secret_lines(hay, 4..15), 4..14);
         assert_eq!(secret_lines(hay, 4..9), 4..9);
         assert_eq!(secret_lines(hay, 0..1), 0..3);
-    }
-}
-
-#[cfg(test)]
-mod summary_tests {
-    use super::*;
-
-    fn summary(skipped: &[(SkipReason, u64)], errors: u64) -> ScanSummary {
-        ScanSummary {
-            files: 12,
-            bytes: 48_200,
-            errors,
-            skipped: skipped.iter().copied().collect(),
-            elapsed: Duration::from_millis(30),
-        }
-    }
-
-    #[test]
-    fn ignored_entries_come_last_with_the_way_to_scan_them() {
-        let s = summary(
-            &[
-                (SkipReason::Binary, 2),
-                (SkipReason::Ignored, 4),
-                (SkipReason::IgnoredFolder, 3),
-                (SkipReason::NotAFile, 1),
-            ],
-            1,
-        );
-        let line = s.line_with_suppressed(2, 1);
-        assert!(
-            line.ends_with(
-                ", skipped 3 (2 binary, 1 not a regular file), 1 unreadable input, \
-                 1 suppressed by baseline/ignore, \
-                 7 ignored by .gitignore (4 files, 3 folders); --no-ignore to scan them"
-            ),
-            "{line}"
-        );
-        assert_eq!(s.ignored(), (4, 3));
-    }
-
-    #[test]
-    fn ignored_files_alone_need_no_breakdown() {
-        let line = summary(&[(SkipReason::Ignored, 1)], 0).one_line(0);
-        assert!(
-            line.ends_with(", 0 findings, 1 ignored by .gitignore; --no-ignore to scan them"),
-            "{line}"
-        );
-        let line = summary(&[], 0).one_line(0);
-        assert!(
-            !line.contains("ignored") && !line.contains("skipped"),
-            "{line}"
-        );
     }
 }

@@ -10,6 +10,7 @@ use super::archive::{
     for_each_member, limit_exceeded, ArchiveInput, ArchiveKind, ArchiveLimits, Entry,
     InflateBudget, NotAFile,
 };
+use super::id::BlobId;
 use crate::sources::text::TextEncoding;
 use crate::sources::{
     describe_io_error, feed_reader, BlobSink, Provenance, SkipReason, CHUNK_SIZE,
@@ -85,7 +86,7 @@ pub fn scan_archive(
                 sink.error(format!("{at}: {message}"));
             }
         }
-        true
+        !sink.should_stop()
     });
     sink.finished(prov, 0);
 }
@@ -122,6 +123,13 @@ fn scan_member(
     let encoding = TextEncoding::sniff(&head);
     if encoding == TextEncoding::Bytes && memchr::memchr(0, &head).is_some() {
         sink.skipped(&prov.path, SkipReason::Binary);
+        return;
+    }
+    // A member that fits its head is held whole: the same file in two
+    // archives is matched once.
+    let whole = head.len() < SNIFF_LEN && encoding == TextEncoding::Bytes;
+    if whole && !sink.claim(prov, BlobId::of_bytes(&head)) {
+        sink.finished(prov, head.len() as u64);
         return;
     }
     let stream = encoding.decoder(Cursor::new(head).chain(reader));

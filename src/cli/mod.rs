@@ -215,6 +215,14 @@ pub struct ScanOptions {
     /// turns decoding off.
     #[arg(long, default_value_t = 2, value_name = "N", value_parser = parse_decode_depth)]
     pub max_decode_depth: usize,
+    /// Stop reading once N findings were made (those a baseline or ignore
+    /// file suppresses do not count); the report holds at most N and the
+    /// summary says the scan stopped early.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_findings: Option<u64>,
+    /// Stop at the first input that cannot be read, and exit 2.
+    #[arg(long)]
+    pub fail_fast: bool,
     /// Worker threads, 1 to 1024 [default: number of cores].
     #[arg(long, short = 'j', value_name = "N", allow_negative_numbers = true,
           value_parser = parse_threads)]

@@ -13,12 +13,14 @@ use crate::blob::archive::ArchiveLimits;
 use crate::blob::stage::StageOptions;
 use crate::engine::Engine;
 use crate::filters::Suppressions;
+use crate::finding::Finding;
 use crate::report::{summary_json, write_report, Format, ReportContext};
 use crate::rules::load::load_rules;
 use crate::rules::LoadOptions;
 use crate::scan::Scanner;
 use crate::sources::fs::{scan_paths, FsOptions};
 use crate::sources::log::{scan_logs, LogOptions, STDIN_NAME};
+use crate::stop::{Counts, StopSwitch};
 
 /// Config files picked up from the scanned folder when `--config` is absent.
 const AUTO_CONFIGS: &[&str] = &[".leakscrub.toml", ".gitleaks.toml"];
@@ -117,6 +119,22 @@ pub fn build_engine(opts: &ScanOptions, config_dir: Option<&Path>) -> Result<Arc
     Ok(Arc::new(Engine::new(Arc::new(loaded.rules))?))
 }
 
+/// When the scan stops before reading everything, as the options say.
+fn stop_switch(opts: &ScanOptions, suppress: &Arc<Suppressions>) -> StopSwitch {
+    let mut stop = StopSwitch::never();
+    if let Some(max) = opts.max_findings {
+        let counts: Option<Counts> = (!suppress.is_empty()).then(|| {
+            let suppress = Arc::clone(suppress);
+            Box::new(move |f: &Finding| !suppress.suppresses(f)) as Counts
+        });
+        stop = stop.after_findings(max, counts);
+    }
+    if opts.fail_fast {
+        stop = stop.at_first_error();
+    }
+    stop
+}
+
 /// The part every `scan` subcommand shares once it knows its source.
 /// `named_files_only`: every root is a file named by the user, so finding
 /// nothing to read in them (empty files) is a clean result, not an error.
@@ -161,12 +179,17 @@ where
     };
 
     let show_progress = !opts.no_progress && !opts.quiet && io::stderr().is_terminal();
-    let scanner =
-        Scanner::new(Arc::clone(&engine), show_progress).with_decode_depth(opts.max_decode_depth);
+    let suppress = Arc::new(suppress);
+    let scanner = Scanner::new(Arc::clone(&engine), show_progress)
+        .with_decode_depth(opts.max_decode_depth)
+        .with_stop(stop_switch(opts, &suppress));
     source(&scanner);
     let (mut findings, summary) = scanner.finish();
     crate::filters::overlap::drop_shadowed(&mut findings);
     let suppressed = suppress.apply(&mut findings);
+    if let Some(max) = opts.max_findings {
+        findings.truncate(usize::try_from(max).unwrap_or(usize::MAX));
+    }
 
     let color = match opts.color {
         ColorChoice::Always => true,
@@ -218,6 +241,9 @@ where
             line.push_str("; nothing to scan");
         }
         eprintln!("leakscrub: {line}");
+    }
+    if opts.fail_fast && summary.errors > 0 {
+        return Ok(EXIT_ERROR);
     }
     if !findings.is_empty() {
         return Ok(opts.exit_code);

@@ -7,7 +7,8 @@
 //! its matches are unbounded); each match's secret group goes through the
 //! checksum, entropy, allowlist, inline-suppression and placeholder checks.
 
-pub mod checksum;
+/// The engine runs the validators rules name; they live with the rules.
+pub use crate::rules::checksum;
 pub mod entropy;
 pub mod placeholder;
 

@@ -156,7 +156,7 @@ impl Suppressions {
         Ok(warnings)
     }
 
-    fn suppresses(&self, f: &Finding) -> bool {
+    pub fn suppresses(&self, f: &Finding) -> bool {
         if self.fingerprints.contains(&f.fingerprint) {
             return true;
         }

@@ -6,54 +6,32 @@ use crate::finding::Finding;
 
 /// Drops every finding that overlaps another finding of the same blob with
 /// a higher confidence, or with the same confidence and a strictly larger
-/// span. Findings must be sorted by path and position.
+/// span. Findings must be in report order ([`crate::finding::FindingKey`]).
 pub fn drop_shadowed(findings: &mut Vec<Finding>) -> usize {
     let n = findings.len();
     let mut keep = vec![true; n];
-    let mut i = 0;
-    while i < n {
-        // Findings of one blob and one starting line region: compare each
-        // against the ones that start before it ends.
-        let mut j = i + 1;
-        while j < n
-            && same_blob(&findings[i], &findings[j])
-            && starts_before_end(&findings[j], &findings[i])
-        {
-            let (a, b) = (&findings[i], &findings[j]);
-            if overlaps(a, b) {
-                if shadows(a, b) {
-                    keep[j] = false;
-                } else if shadows(b, a) {
-                    keep[i] = false;
-                }
+    for i in 0..n {
+        let a = findings[i].key();
+        // In report order, the findings that can overlap this one follow
+        // it in the same blob and start before it ends.
+        for (j, later) in findings.iter().enumerate().skip(i + 1) {
+            let b = later.key();
+            if b.blob != a.blob || b.start >= a.end {
+                break;
             }
-            j += 1;
+            if !a.overlaps(&b) {
+                continue;
+            }
+            if shadows(&findings[i], later) {
+                keep[j] = false;
+            } else if shadows(later, &findings[i]) {
+                keep[i] = false;
+            }
         }
-        i += 1;
     }
     let mut it = keep.iter();
     findings.retain(|_| *it.next().unwrap_or(&true));
     n - findings.len()
-}
-
-fn same_blob(a: &Finding, b: &Finding) -> bool {
-    a.path == b.path && a.commit == b.commit && a.layer == b.layer
-}
-
-fn start(f: &Finding) -> (u64, u64) {
-    (f.line, f.column)
-}
-
-fn end(f: &Finding) -> (u64, u64) {
-    (f.end_line, f.end_column)
-}
-
-fn starts_before_end(later: &Finding, earlier: &Finding) -> bool {
-    start(later) < end(earlier)
-}
-
-fn overlaps(a: &Finding, b: &Finding) -> bool {
-    start(a) < end(b) && start(b) < end(a)
 }
 
 /// Does `a` make `b` redundant?
@@ -61,8 +39,8 @@ fn shadows(a: &Finding, b: &Finding) -> bool {
     if a.confidence != b.confidence {
         return a.confidence > b.confidence;
     }
-    let a_contains_b = start(a) <= start(b) && end(b) <= end(a);
-    a_contains_b && (start(a), end(a)) != (start(b), end(b))
+    let (a, b) = (a.key(), b.key());
+    a.contains(&b) && (a.start, a.end) != (b.start, b.end)
 }
 
 #[cfg(test)]

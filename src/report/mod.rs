@@ -15,7 +15,7 @@ use clap::ValueEnum;
 
 use crate::finding::Finding;
 use crate::rules::RuleSet;
-use crate::scan::ScanSummary;
+use crate::summary::ScanSummary;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -58,33 +58,12 @@ pub fn write_report(
     }
 }
 
-/// Findings in one stable order (path, position, rule, provenance), so that
-/// two runs over the same input give byte-identical reports whatever the
-/// order the scanner threads finished in.
+/// Findings in report order ([`crate::finding::FindingKey`]), so that two
+/// runs over the same input give byte-identical reports whatever the order
+/// the scanner threads finished in.
 pub(crate) fn sorted(findings: &[Finding]) -> Vec<&Finding> {
     let mut v: Vec<&Finding> = findings.iter().collect();
-    v.sort_by(|a, b| {
-        (
-            &a.path,
-            a.line,
-            a.column,
-            &a.rule,
-            &a.commit,
-            &a.layer,
-            a.end_line,
-            a.end_column,
-        )
-            .cmp(&(
-                &b.path,
-                b.line,
-                b.column,
-                &b.rule,
-                &b.commit,
-                &b.layer,
-                b.end_line,
-                b.end_column,
-            ))
-    });
+    v.sort_by(|a, b| a.key().cmp(&b.key()));
     v
 }
 
@@ -97,14 +76,19 @@ pub fn summary_json(summary: &ScanSummary, findings: usize) -> serde_json::Value
         .iter()
         .map(|(reason, n)| (summary_key(reason.as_str()), (*n).into()))
         .collect();
-    serde_json::json!({
+    let mut doc = serde_json::json!({
         "files": summary.files,
         "bytes": summary.bytes,
         "skipped": skipped,
         "skipped_total": summary.skipped.values().sum::<u64>(),
         "errors": summary.errors,
         "findings": findings,
-    })
+    });
+    // Present only when it happened: a complete scan's summary is unchanged.
+    if let (Some(stop), Some(obj)) = (summary.stopped_early, doc.as_object_mut()) {
+        obj.insert("stopped_early".into(), stop.as_str().into());
+    }
+    doc
 }
 
 /// `too large` -> `too_large`, `ignored by .gitignore` -> `ignored_by_gitignore`:
@@ -164,7 +148,7 @@ mod tests {
 pub(crate) mod testutil {
     use crate::finding::{fingerprint, Finding};
     use crate::rules::{Confidence, RuleSet};
-    use crate::scan::ScanSummary;
+    use crate::summary::ScanSummary;
 
     use super::ReportContext;
 

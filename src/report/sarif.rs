@@ -432,7 +432,7 @@ mod tests {
         assert_eq!(run["invocations"][0]["executionSuccessful"], true);
 
         let rules = crate::rules::RuleSet::default();
-        let summary = crate::scan::ScanSummary {
+        let summary = crate::summary::ScanSummary {
             files: 3,
             errors: 2,
             ..Default::default()

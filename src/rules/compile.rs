@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use regex::bytes::Regex;
 
 use super::model::{AllowCondition, AllowTarget, AllowlistSpec, Confidence, RuleSpec};
-use crate::engine::checksum::Checksum;
+use crate::rules::checksum::Checksum;
 
 /// The longest match for which the engine scans only a window around a
 /// keyword occurrence; rules that can match more scan the whole blob.

@@ -2,6 +2,7 @@
 //! user TOML and gitleaks TOML ([`load`]), and compilation into a
 //! [`RuleSet`] that the engine and the redactor share.
 
+pub mod checksum;
 pub mod compile;
 pub mod gitleaks;
 pub mod load;

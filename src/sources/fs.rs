@@ -13,6 +13,7 @@ use super::paths::{file_fingerprint_path, folder_anchor, join, slash_path, unrea
 use super::text::TextEncoding;
 use super::{feed_reader, BlobSink, Chunk, Provenance, SkipReason, CHUNK_SIZE};
 use crate::blob::archive::{ArchiveInput, ArchiveKind, InflateBudget};
+use crate::blob::id::BlobId;
 use crate::blob::stage::{scan_archive, StageOptions};
 
 #[derive(Debug, Clone)]
@@ -38,6 +39,9 @@ const SNIFF_LEN: usize = 8 * 1024;
 pub fn scan_paths(paths: &[PathBuf], opts: &FsOptions, sink: &dyn BlobSink) {
     let mut roots = Vec::new();
     for p in paths {
+        if sink.should_stop() {
+            return;
+        }
         let md = match std::fs::metadata(p) {
             Ok(md) => md,
             Err(e) => {
@@ -61,7 +65,7 @@ pub fn scan_paths(paths: &[PathBuf], opts: &FsOptions, sink: &dyn BlobSink) {
             scan_file(p, prov, size, true, opts, sink);
         }
     }
-    if roots.is_empty() {
+    if roots.is_empty() || sink.should_stop() {
         return;
     }
     let mut builder = WalkBuilder::new(&roots[0].path);
@@ -100,6 +104,9 @@ pub fn scan_paths(paths: &[PathBuf], opts: &FsOptions, sink: &dyn BlobSink) {
         // that folder's entries follow it on the same thread.
         let mut listing_depth: Option<usize> = None;
         Box::new(move |entry| {
+            if sink.should_stop() {
+                return WalkState::Quit;
+            }
             match entry {
                 Err(e) => {
                     if let Some(t) = tally_ref {
@@ -308,6 +315,10 @@ fn scan_small_file(
     }
     if let Some(kind) = opts.stage.archive_at(buf, 0) {
         if buf.len() <= CHUNK_SIZE {
+            if !sink.claim(prov, BlobId::of_bytes(buf)) {
+                sink.finished(prov, 0);
+                return;
+            }
             let mut whole = io::Cursor::new(&buf[..]);
             unpack(kind, ArchiveInput::Seekable(&mut whole), prov, opts, sink);
         } else {
@@ -341,7 +352,9 @@ fn scan_small_file(
         return;
     }
     if buf.len() <= CHUNK_SIZE {
-        sink.chunk(prov, Chunk::whole(buf));
+        if sink.claim(prov, BlobId::of_bytes(buf)) {
+            sink.chunk(prov, Chunk::whole(buf));
+        }
         sink.finished(prov, buf.len() as u64);
         return;
     }

@@ -10,6 +10,7 @@ pub mod text;
 use std::io::{self, Read};
 use std::ops::Range;
 
+use crate::blob::id::BlobId;
 pub use crate::blob::Origin;
 
 /// Where a blob came from. Fields a source does not know stay `None`.
@@ -249,6 +250,20 @@ pub trait BlobSink: Sync {
     }
     /// An input that could not be read; the message names it.
     fn error(&self, message: String);
+    /// True once the sink needs nothing more (enough findings, or a
+    /// failure that ends the run): a source reads no further blob or
+    /// chunk. Polled between them; what is being scanned ends normally.
+    fn should_stop(&self) -> bool {
+        false
+    }
+    /// A blob with content identity `id` is about to be scanned at `prov`.
+    /// False: the same bytes were scanned already in this run, and the
+    /// sink reports their findings at `prov` too; the source does not
+    /// scan the blob but still reports it [`finished`](Self::finished).
+    fn claim(&self, prov: &Provenance, id: BlobId) -> bool {
+        let _ = (prov, id);
+        true
+    }
 }
 
 /// An I/O error as a short lower-case phrase for a one-line message that
@@ -309,7 +324,10 @@ pub fn feed_reader<R: Read>(
     };
     let parallel = parallel.max(1);
     if parallel == 1 {
-        while let Some(c) = chunks.next_chunk()? {
+        while !sink.should_stop() {
+            let Some(c) = chunks.next_chunk()? else {
+                break;
+            };
             scan(&c);
         }
     } else {
@@ -333,6 +351,9 @@ pub fn feed_reader<R: Read>(
                 });
             }
             let result = loop {
+                if sink.should_stop() {
+                    break Ok(());
+                }
                 match chunks.next_chunk() {
                     Ok(Some(c)) => {
                         if tx.send(c).is_err() {
@@ -511,6 +532,46 @@ mod tests {
                     "from {from} to {offset}"
                 );
             }
+        }
+    }
+
+    /// Wants one chunk and nothing more.
+    struct FirstChunkOnly {
+        chunks: std::sync::atomic::AtomicUsize,
+    }
+
+    impl BlobSink for FirstChunkOnly {
+        fn chunk_overlap(&self) -> usize {
+            10
+        }
+        fn chunk(&self, _: &Provenance, _: Chunk<'_>) {
+            self.chunks
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        fn finished(&self, _: &Provenance, _: u64) {}
+        fn skipped(&self, _: &str, _: SkipReason) {}
+        fn error(&self, _: String) {}
+        fn should_stop(&self) -> bool {
+            self.chunks.load(std::sync::atomic::Ordering::Relaxed) > 0
+        }
+    }
+
+    #[test]
+    fn a_sink_that_stops_ends_the_read() {
+        let text = "build step ok\n".repeat(10_000);
+        for parallel in [1, 3] {
+            let sink = FirstChunkOnly {
+                chunks: std::sync::atomic::AtomicUsize::new(0),
+            };
+            let read = feed_reader(
+                text.as_bytes(),
+                &Provenance::path("b.log"),
+                &sink,
+                1000,
+                parallel,
+            )
+            .unwrap();
+            assert!(read < text.len() as u64 / 4, "read {read} with {parallel}");
         }
     }
 
