@@ -5,7 +5,8 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::io::{self, BufReader, Cursor, Read, Seek};
+use std::collections::BTreeMap;
+use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom};
 
 /// The formats a blob may be unpacked from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -116,6 +117,7 @@ impl Default for ArchiveLimits {
 pub struct InflateBudget {
     remaining: Cell<u64>,
     total: u64,
+    exhausted: Cell<bool>,
 }
 
 impl InflateBudget {
@@ -123,11 +125,18 @@ impl InflateBudget {
         InflateBudget {
             remaining: Cell::new(limits.max_total_size),
             total: limits.max_total_size,
+            exhausted: Cell::new(false),
         }
     }
 
     pub fn remaining(&self) -> u64 {
         self.remaining.get()
+    }
+
+    /// Whether a read was refused for want of budget: every member after
+    /// it would be refused too, so there is no point visiting them.
+    pub fn exhausted(&self) -> bool {
+        self.exhausted.get()
     }
 }
 
@@ -137,6 +146,9 @@ pub enum LimitExceeded {
     MemberSize(u64),
     TotalSize(u64),
     Ratio(u64),
+    /// A zip entry whose bytes lie inside another entry's: overlapping
+    /// entries let a small file inflate to any size.
+    Overlap,
 }
 
 impl fmt::Display for LimitExceeded {
@@ -149,6 +161,9 @@ impl fmt::Display for LimitExceeded {
                 write!(f, "archive inflates past the total size limit ({n} bytes)")
             }
             LimitExceeded::Ratio(n) => write!(f, "compression ratio above {n}:1 (a bomb?)"),
+            LimitExceeded::Overlap => {
+                write!(f, "shares its data with another entry (a zip bomb?)")
+            }
         }
     }
 }
@@ -160,6 +175,25 @@ pub fn limit_exceeded(e: &io::Error) -> Option<LimitExceeded> {
     e.get_ref()
         .and_then(|inner| inner.downcast_ref::<LimitExceeded>())
         .copied()
+}
+
+/// Bytes that are not what their format says: a truncated or corrupt
+/// compressed stream or tar member. The text names the format and the
+/// fault, never the data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Corrupt(pub String);
+
+impl fmt::Display for Corrupt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Corrupt {}
+
+/// The fault a read stopped at, if an I/O error is a [`Corrupt`] one.
+pub fn corrupt(e: &io::Error) -> Option<&Corrupt> {
+    e.get_ref().and_then(|inner| inner.downcast_ref::<Corrupt>())
 }
 
 /// Entries that are not regular files.
@@ -178,6 +212,12 @@ pub enum Entry<'a> {
     },
     /// A link, device or FIFO: there are no bytes to read.
     Skipped { name: String, reason: NotAFile },
+    /// An entry (or, without a name, the rest of the archive) not read
+    /// because of a limit.
+    Limited {
+        name: Option<String>,
+        limit: LimitExceeded,
+    },
     /// An entry, or the rest of the archive, could not be read.
     Error {
         name: Option<String>,
@@ -275,6 +315,10 @@ fn stream_member(
             }
         },
     };
+    let decoder = StreamErrors {
+        inner: decoder,
+        format: kind.as_str(),
+    };
     let mut limited = LimitedReader::new(decoder, limits, budget, RatioBase::Counted(consumed));
     visit(Entry::File {
         name,
@@ -299,25 +343,48 @@ fn tar_members(
             return;
         }
     };
+    // Moving to the next header reads past the rest of the previous
+    // member: a limit or fault met there belongs to that member.
+    let mut previous: Option<String> = None;
     for entry in entries {
         let mut entry = match entry {
             Ok(e) => e,
             Err(e) => {
                 // A tar has no index: after a bad header nothing further
                 // can be found.
-                visit(Entry::Error {
-                    name: None,
-                    message: format!("corrupt tar archive ({})", first_line(&e)),
+                visit(match (limit_exceeded(&e), corrupt(&e)) {
+                    (Some(limit), _) => Entry::Limited {
+                        name: previous,
+                        limit,
+                    },
+                    (None, Some(fault)) => Entry::Error {
+                        name: previous,
+                        message: fault.to_string(),
+                    },
+                    (None, None) => Entry::Error {
+                        name: None,
+                        message: format!("corrupt tar archive ({})", first_line(&e)),
+                    },
                 });
                 return;
             }
         };
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        previous = Some(name.clone());
         let kind = entry.header().entry_type();
         let go_on = if kind.is_file() || kind.is_gnu_sparse() || kind.is_contiguous() {
             // Tar stores members uncompressed: the ratio check is for the
-            // stream around it, so only the size caps apply here.
-            let mut limited = LimitedReader::new(&mut entry, limits, budget, RatioBase::None);
+            // stream around it, so only the size caps apply here. A sparse
+            // member is the exception: its holes inflate from nothing.
+            let base = if kind.is_gnu_sparse() {
+                let stored = entry.header().entry_size().unwrap_or(0);
+                RatioBase::Known(stored.saturating_add(512))
+            } else {
+                RatioBase::None
+            };
+            let size = entry.size();
+            let mut limited =
+                LimitedReader::new(&mut entry, limits, budget, base).expecting(size);
             visit(Entry::File {
                 name,
                 reader: &mut limited,
@@ -350,8 +417,9 @@ fn zip_members(
     match input {
         ArchiveInput::Seekable(r) => zip_from(r, limits, budget, visit),
         ArchiveInput::Stream(r) => {
-            // The central directory is at the end: a zip inside another
-            // archive is held in memory, within the member size limit.
+            // The central directory is at the end: a zip read as a stream
+            // (inside another archive, or piped in) is held in memory,
+            // within the member size limit.
             let cap = limits.max_member_size.min(budget.remaining());
             let mut bytes = Vec::new();
             match r.take(cap.saturating_add(1)).read_to_end(&mut bytes) {
@@ -359,19 +427,22 @@ fn zip_members(
                     visit(Entry::Error {
                         name: None,
                         message: format!(
-                            "zip archive larger than {cap} bytes inside another archive, not read"
+                            "zip archive read as a stream is larger than {cap} bytes, not read"
                         ),
                     });
                 }
                 Ok(_) => zip_from(&mut Cursor::new(bytes), limits, budget, visit),
                 Err(e) => {
-                    let message = match limit_exceeded(&e) {
-                        Some(limit) => limit.to_string(),
-                        None => format!("unreadable ({})", first_line(&e)),
-                    };
-                    visit(Entry::Error {
-                        name: None,
-                        message,
+                    visit(match (limit_exceeded(&e), corrupt(&e)) {
+                        (Some(limit), _) => Entry::Limited { name: None, limit },
+                        (None, Some(fault)) => Entry::Error {
+                            name: None,
+                            message: fault.to_string(),
+                        },
+                        (None, None) => Entry::Error {
+                            name: None,
+                            message: format!("unreadable ({})", first_line(&e)),
+                        },
                     });
                 }
             }
@@ -385,6 +456,19 @@ fn zip_from<R: Read + Seek + ?Sized>(
     budget: &InflateBudget,
     visit: &mut dyn FnMut(Entry<'_>) -> bool,
 ) {
+    // What an entry declares about its compressed size is not trusted
+    // beyond the bytes there are.
+    let length = match reader.seek(SeekFrom::End(0)).and_then(|n| reader.rewind().map(|_| n)) {
+        Ok(n) => n,
+        Err(e) => {
+            visit(Entry::Error {
+                name: None,
+                message: format!("unreadable ({})", first_line(&e)),
+            });
+            return;
+        }
+    };
+    let mut claimed = ClaimedRanges::default();
     let mut archive = match zip::ZipArchive::new(reader) {
         Ok(a) => a,
         Err(e) => {
@@ -421,7 +505,17 @@ fn zip_from<R: Read + Seek + ?Sized>(
             }
             continue;
         }
-        let compressed = member.compressed_size();
+        let compressed = member.compressed_size().min(length);
+        let data_end = member.data_start().saturating_add(compressed);
+        if !claimed.claim(member.header_start(), data_end) {
+            if !visit(Entry::Limited {
+                name: Some(name),
+                limit: LimitExceeded::Overlap,
+            }) {
+                return;
+            }
+            continue;
+        }
         let mut limited =
             LimitedReader::new(member, limits, budget, RatioBase::Known(compressed.max(1)));
         if !visit(Entry::File {
@@ -430,6 +524,27 @@ fn zip_from<R: Read + Seek + ?Sized>(
         }) {
             return;
         }
+    }
+}
+
+/// The byte ranges of a zip's entries read so far (local header through
+/// compressed data), none overlapping another.
+#[derive(Default)]
+struct ClaimedRanges {
+    /// Start -> end.
+    ranges: BTreeMap<u64, u64>,
+}
+
+impl ClaimedRanges {
+    /// Records `start..end` unless it overlaps a range already recorded.
+    fn claim(&mut self, start: u64, end: u64) -> bool {
+        let end = end.max(start.saturating_add(1));
+        let before_end = self.ranges.range(..end).next_back();
+        if before_end.is_some_and(|(_, &e)| e > start) {
+            return false;
+        }
+        self.ranges.insert(start, end);
+        true
     }
 }
 
@@ -454,6 +569,9 @@ struct LimitedReader<'b, R> {
     max_ratio: u64,
     base: RatioBase,
     budget: &'b InflateBudget,
+    /// The size the format promises, where running out early means the
+    /// archive was cut (tar reads a short member as a short member).
+    expected: Option<u64>,
 }
 
 impl<'b, R: Read> LimitedReader<'b, R> {
@@ -465,7 +583,18 @@ impl<'b, R: Read> LimitedReader<'b, R> {
             max_ratio: limits.max_ratio,
             base,
             budget,
+            expected: None,
         }
+    }
+
+    fn expecting(mut self, size: u64) -> Self {
+        self.expected = Some(size);
+        self
+    }
+
+    fn total_size_exceeded(&self) -> io::Error {
+        self.budget.exhausted.set(true);
+        io::Error::other(LimitExceeded::TotalSize(self.budget.total))
     }
 
     fn check(&self) -> Result<(), LimitExceeded> {
@@ -495,19 +624,54 @@ impl<R: Read> Read for LimitedReader<'_, R> {
             let mut probe = [0u8; 1];
             return match self.inner.read(&mut probe)? {
                 0 => Ok(0),
-                _ => Err(io::Error::other(LimitExceeded::TotalSize(
-                    self.budget.total,
-                ))),
+                _ => Err(self.total_size_exceeded()),
             };
         }
         let want = buf
             .len()
             .min(usize::try_from(remaining).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 && !buf.is_empty() {
+            if let Some(expected) = self.expected.filter(|&e| self.read < e) {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    Corrupt(format!(
+                        "truncated tar member ({} of {expected} bytes)",
+                        self.read
+                    )),
+                ));
+            }
+        }
         self.read += n as u64;
         self.budget.remaining.set(remaining - n as u64);
         self.check().map_err(io::Error::other)?;
         Ok(n)
+    }
+}
+
+/// Names the format in a decoder's errors: "corrupt data" alone does not
+/// say which of the nested streams was at fault. Limits and faults of the
+/// streams it reads from pass through as they are.
+struct StreamErrors<R> {
+    inner: R,
+    format: &'static str,
+}
+
+impl<R: Read> Read for StreamErrors<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            if limit_exceeded(&e).is_some() || corrupt(&e).is_some() {
+                return e;
+            }
+            let detail = match e.kind() {
+                io::ErrorKind::UnexpectedEof => "truncated".to_string(),
+                _ => first_line(&e).to_lowercase(),
+            };
+            io::Error::new(
+                e.kind(),
+                Corrupt(format!("corrupt {} stream ({detail})", self.format)),
+            )
+        })
     }
 }
 
@@ -567,6 +731,9 @@ mod tests {
                         }
                     }
                     Entry::Skipped { name, reason } => seen.push(format!("{name}: {reason:?}")),
+                    Entry::Limited { name, limit } => {
+                        seen.push(format!("{}: {limit}", name.unwrap_or_default()))
+                    }
                     Entry::Error { name, message } => {
                         seen.push(format!("{}: {message}", name.unwrap_or_default()))
                     }
