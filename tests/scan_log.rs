@@ -292,7 +292,10 @@ fn hostile_member_paths_are_only_labels() {
         .map(|f| f["path"].as_str().unwrap().rsplit_once('!').unwrap().1)
         .collect();
     members.sort();
-    assert_eq!(members, ["../escape.txt", "/etc/cron.d/x", "ok/1_Build.txt"]);
+    assert_eq!(
+        members,
+        ["../escape.txt", "/etc/cron.d/x", "ok/1_Build.txt"]
+    );
     assert!(!stderr.contains("unsafe"), "{stderr}");
     assert!(!dir.path().join("escape.txt").exists());
     let mut left: Vec<_> = std::fs::read_dir(dir.path())

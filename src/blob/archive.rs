@@ -4,8 +4,8 @@
 //! that hold whatever the archive declares about itself.
 
 use std::cell::Cell;
-use std::fmt;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom};
 
 /// The formats a blob may be unpacked from.
@@ -193,7 +193,8 @@ impl std::error::Error for Corrupt {}
 
 /// The fault a read stopped at, if an I/O error is a [`Corrupt`] one.
 pub fn corrupt(e: &io::Error) -> Option<&Corrupt> {
-    e.get_ref().and_then(|inner| inner.downcast_ref::<Corrupt>())
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<Corrupt>())
 }
 
 /// Entries that are not regular files.
@@ -317,7 +318,11 @@ fn stream_member(
     };
     let decoder = StreamErrors {
         inner: decoder,
-        format: kind.as_str(),
+        what: match kind {
+            ArchiveKind::Gzip => "gzip stream",
+            ArchiveKind::Bzip2 => "bzip2 stream",
+            _ => "zstd stream",
+        },
     };
     let mut limited = LimitedReader::new(decoder, limits, budget, RatioBase::Counted(consumed));
     visit(Entry::File {
@@ -383,12 +388,12 @@ fn tar_members(
                 RatioBase::None
             };
             let size = entry.size();
-            let mut limited =
-                LimitedReader::new(&mut entry, limits, budget, base).expecting(size);
-            visit(Entry::File {
+            let mut limited = LimitedReader::new(&mut entry, limits, budget, base).expecting(size);
+            let go_on = visit(Entry::File {
                 name,
                 reader: &mut limited,
-            })
+            });
+            go_on && !limited.broken
         } else if kind.is_symlink() || kind.is_hard_link() {
             visit(Entry::Skipped {
                 name,
@@ -458,7 +463,10 @@ fn zip_from<R: Read + Seek + ?Sized>(
 ) {
     // What an entry declares about its compressed size is not trusted
     // beyond the bytes there are.
-    let length = match reader.seek(SeekFrom::End(0)).and_then(|n| reader.rewind().map(|_| n)) {
+    let length = match reader
+        .seek(SeekFrom::End(0))
+        .and_then(|n| reader.rewind().map(|_| n))
+    {
         Ok(n) => n,
         Err(e) => {
             visit(Entry::Error {
@@ -516,6 +524,10 @@ fn zip_from<R: Read + Seek + ?Sized>(
             }
             continue;
         }
+        let member = StreamErrors {
+            inner: member,
+            what: "zip member",
+        };
         let mut limited =
             LimitedReader::new(member, limits, budget, RatioBase::Known(compressed.max(1)));
         if !visit(Entry::File {
@@ -572,6 +584,9 @@ struct LimitedReader<'b, R> {
     /// The size the format promises, where running out early means the
     /// archive was cut (tar reads a short member as a short member).
     expected: Option<u64>,
+    /// The stream below failed (or ended early): what follows this member
+    /// cannot be found, and the failure was reported with the member.
+    broken: bool,
 }
 
 impl<'b, R: Read> LimitedReader<'b, R> {
@@ -584,6 +599,7 @@ impl<'b, R: Read> LimitedReader<'b, R> {
             base,
             budget,
             expected: None,
+            broken: false,
         }
     }
 
@@ -622,7 +638,10 @@ impl<R: Read> Read for LimitedReader<'_, R> {
             // One byte more tells a stream that ends exactly at the budget
             // from one that goes on.
             let mut probe = [0u8; 1];
-            return match self.inner.read(&mut probe)? {
+            let probed = self.inner.read(&mut probe).inspect_err(|_| {
+                self.broken = true;
+            })?;
+            return match probed {
                 0 => Ok(0),
                 _ => Err(self.total_size_exceeded()),
             };
@@ -630,9 +649,12 @@ impl<R: Read> Read for LimitedReader<'_, R> {
         let want = buf
             .len()
             .min(usize::try_from(remaining).unwrap_or(usize::MAX));
-        let n = self.inner.read(&mut buf[..want])?;
+        let n = self.inner.read(&mut buf[..want]).inspect_err(|_| {
+            self.broken = true;
+        })?;
         if n == 0 && !buf.is_empty() {
             if let Some(expected) = self.expected.filter(|&e| self.read < e) {
+                self.broken = true;
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     Corrupt(format!(
@@ -654,7 +676,8 @@ impl<R: Read> Read for LimitedReader<'_, R> {
 /// streams it reads from pass through as they are.
 struct StreamErrors<R> {
     inner: R,
-    format: &'static str,
+    /// The format and what of it was being read: `gzip stream`.
+    what: &'static str,
 }
 
 impl<R: Read> Read for StreamErrors<R> {
@@ -669,7 +692,7 @@ impl<R: Read> Read for StreamErrors<R> {
             };
             io::Error::new(
                 e.kind(),
-                Corrupt(format!("corrupt {} stream ({detail})", self.format)),
+                Corrupt(format!("corrupt {} ({detail})", self.what)),
             )
         })
     }

@@ -36,11 +36,11 @@ use std::io::{self, BufRead, BufReader, Cursor, Read, Seek};
 use std::path::Path;
 
 use super::describe_io_error;
-use crate::blob::archive::{ArchiveInput, InflateBudget};
-use crate::blob::stage::{scan_archive, BlobKind, StageOptions};
 use super::paths::{file_fingerprint_path, unreadable_kind};
 use super::text::{self, TextEncoding};
 use super::{BlobSink, Chunk, Provenance, SkipReason, CHUNK_SIZE};
+use crate::blob::archive::{ArchiveInput, InflateBudget};
+use crate::blob::stage::{scan_archive, BlobKind, StageOptions};
 
 /// The name standard input is reported under.
 pub const STDIN_NAME: &str = "stdin";
