@@ -583,3 +583,61 @@ with tarfile.open("logs_48213.tar.gz", "w:gz") as t:
         );
     }
 }
+
+#[test]
+fn zip_sizes_are_counted_not_taken_from_the_headers() {
+    let (_tmp, root) = project();
+    // 3 MB that claims to inflate to 100 bytes, and the same entry claiming
+    // 4 GB of compressed data in a file of a few KB.
+    python(
+        &root,
+        &format!(
+            r#"
+import io, struct, zipfile
+data = b"LOG_LEVEL=info\n" * 200000 + b"GITHUB_TOKEN={TOKEN}\n"
+b = io.BytesIO()
+with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("app/.env", data)
+plain = b.getvalue()
+cd = plain.index(b"PK\x01\x02")
+def patched(local_at, central_at, value):
+    d = bytearray(plain)
+    struct.pack_into("<I", d, local_at, value)
+    struct.pack_into("<I", d, cd + central_at, value)
+    return bytes(d)
+open("small-claim.zip", "wb").write(patched(22, 24, 100))
+open("big-claim.zip", "wb").write(patched(18, 20, 0xFFFFFFF0))
+"#
+        ),
+    );
+    // Read whole, the claims change nothing: the token at the end is found.
+    let run = scan(&root, "dir", &[], ".");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.paths(),
+        [
+            "big-claim.zip!app/.env",
+            "deploy/.env",
+            "small-claim.zip!app/.env"
+        ]
+    );
+    // The member limit holds against the 100-byte claim...
+    let run = scan(
+        &root,
+        "dir",
+        &["--max-member-size", "1MB"],
+        "small-claim.zip",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.skipped("over_an_archive_limit"), 1, "{}", run.summary);
+    // ...and the ratio is taken against the bytes there are, not the 4 GB
+    // claimed.
+    let run = scan(
+        &root,
+        "dir",
+        &["--max-archive-ratio", "50"],
+        "big-claim.zip",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.skipped("over_an_archive_limit"), 1, "{}", run.summary);
+}

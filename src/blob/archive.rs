@@ -941,4 +941,67 @@ mod tests {
         );
         assert!(!seen.is_empty());
     }
+
+    #[test]
+    fn overlapping_ranges_are_refused() {
+        let mut claimed = ClaimedRanges::default();
+        assert!(claimed.claim(0, 100));
+        assert!(claimed.claim(200, 300));
+        assert!(claimed.claim(100, 200));
+        assert!(!claimed.claim(0, 100), "the same range again");
+        assert!(!claimed.claim(250, 260), "inside another");
+        assert!(!claimed.claim(150, 450), "across two");
+        assert!(claimed.claim(300, 300), "an empty entry right after");
+    }
+
+    #[test]
+    fn faults_name_the_format_and_the_member() {
+        let t = tar_of(&[("db/dump.sql", &[b'x'; 2000]), ("after", b"never")]);
+        let seen = unpack(
+            ArchiveKind::Tar,
+            &t[..1024],
+            "t.tar",
+            &ArchiveLimits::default(),
+        );
+        assert_eq!(
+            seen,
+            vec!["db/dump.sql: truncated tar member (512 of 2000 bytes)"]
+        );
+        let zst = zstd::stream::encode_all(&b"deploy ok\n".repeat(1000)[..], 3).unwrap();
+        let seen = unpack(
+            ArchiveKind::Zstd,
+            &zst[..zst.len() / 2],
+            "app.log.zst",
+            &ArchiveLimits::default(),
+        );
+        assert_eq!(seen, vec!["app.log: corrupt zstd stream (truncated)"]);
+    }
+
+    #[test]
+    fn a_streamed_zip_is_held_within_the_member_limit() {
+        let limits = ArchiveLimits {
+            max_member_size: 64,
+            ..ArchiveLimits::default()
+        };
+        let z = zip_of(&[("a.txt", b"hello")]);
+        let budget = InflateBudget::new(&limits);
+        let mut seen = Vec::new();
+        for_each_member(
+            ArchiveKind::Zip,
+            ArchiveInput::Stream(&mut &z[..]),
+            "inner.zip",
+            &limits,
+            &budget,
+            &mut |entry| {
+                if let Entry::Error { message, .. } = entry {
+                    seen.push(message);
+                }
+                true
+            },
+        );
+        assert_eq!(
+            seen,
+            vec!["zip archive read as a stream is larger than 64 bytes, not read"]
+        );
+    }
 }
