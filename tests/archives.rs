@@ -641,3 +641,29 @@ open("big-claim.zip", "wb").write(patched(18, 20, 0xFFFFFFF0))
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.skipped("over_an_archive_limit"), 1, "{}", run.summary);
 }
+
+#[test]
+fn member_size_limit_is_per_member_inside_a_compressed_tar() {
+    let (_tmp, root) = project();
+    // Twelve 100 KB files: the tar is over 1 MB, each member is not.
+    python(
+        &root,
+        &format!(
+            r#"
+import io, random, tarfile
+r = random.Random(5)
+with tarfile.open("site.tar.gz", "w:gz") as t:
+    for i in range(12):
+        data = bytes(r.choice(b"abcdefghij \n") for _ in range(100_000))
+        if i == 11:
+            data += b"\nGITHUB_TOKEN={TOKEN}\n"
+        info = tarfile.TarInfo("static/page%02d.txt" % i); info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+"#
+        ),
+    );
+    let run = scan(&root, "dir", &["--max-member-size", "1MB"], ".");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.paths(), ["deploy/.env", "site.tar.gz!static/page11.txt"]);
+    assert_eq!(run.skipped("over_an_archive_limit"), 0, "{}", run.summary);
+}

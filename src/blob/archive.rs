@@ -325,10 +325,41 @@ fn stream_member(
         },
     };
     let mut limited = LimitedReader::new(decoder, limits, budget, RatioBase::Counted(consumed));
+    // A compressed tar (or zip) is one stream but many members: the member
+    // limit is for those, each counted as it is read, and the stream is
+    // bounded by the total size and the ratio.
+    let mut head = Vec::with_capacity(ArchiveKind::SNIFF_LEN);
+    if let Err(e) = (&mut limited)
+        .take(ArchiveKind::SNIFF_LEN as u64)
+        .read_to_end(&mut head)
+    {
+        visit(Entry::File {
+            name,
+            reader: &mut FailedRead(Some(e)),
+        });
+        return;
+    }
+    if ArchiveKind::sniff(&head).is_some() {
+        limited.member_limit = u64::MAX;
+    }
+    let mut content = Cursor::new(head).chain(limited);
     visit(Entry::File {
         name,
-        reader: &mut limited,
+        reader: &mut content,
     });
+}
+
+/// A reader whose first read fails with the error met while sniffing it,
+/// so the fault is reported where every other member's is.
+struct FailedRead(Option<io::Error>);
+
+impl Read for FailedRead {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
+    }
 }
 
 fn tar_members(
@@ -1002,6 +1033,46 @@ mod tests {
         assert_eq!(
             seen,
             vec!["zip archive read as a stream is larger than 64 bytes, not read"]
+        );
+    }
+
+    #[test]
+    fn a_compressed_archive_is_not_one_member() {
+        let limits = ArchiveLimits {
+            max_member_size: 1000,
+            ..ArchiveLimits::default()
+        };
+        let page = b"x".repeat(900);
+        let t = tar_of(&[("a.txt", &page), ("b.txt", &page)]);
+        assert!(t.len() > 1000);
+        let g = gzip_of(&t);
+        let budget = InflateBudget::new(&limits);
+        let mut sizes = Vec::new();
+        for_each_member(
+            ArchiveKind::Gzip,
+            ArchiveInput::Stream(&mut &g[..]),
+            "site.tar.gz",
+            &limits,
+            &budget,
+            &mut |entry| {
+                if let Entry::File { reader, .. } = entry {
+                    let mut tar_bytes = Vec::new();
+                    sizes.push(
+                        reader
+                            .read_to_end(&mut tar_bytes)
+                            .map_err(|e| e.to_string()),
+                    );
+                }
+                true
+            },
+        );
+        assert_eq!(sizes, vec![Ok(t.len())]);
+        // A compressed file that is not an archive still is one member.
+        let g = gzip_of(&b"y".repeat(2000));
+        let seen = unpack(ArchiveKind::Gzip, &g, "big.log.gz", &limits);
+        assert_eq!(
+            seen,
+            vec!["big.log: inflates past the member size limit (1000 bytes)"]
         );
     }
 }
