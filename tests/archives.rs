@@ -402,6 +402,14 @@ open("overlap.zip", "wb").write(data[:cd_at] + cd + bytes(eocd))
     assert_eq!(run.paths(), ["deploy/.env", "overlap.zip!config/a00.env"]);
     assert_eq!(run.skipped("over_an_archive_limit"), 49, "{}", run.summary);
     run.assert_bounded();
+    let run = scan(&root, "log", &[], "overlap.zip");
+    assert_eq!(run.paths(), ["overlap.zip!config/a00.env"]);
+    let errors = run.errors();
+    assert_eq!(errors.len(), 49, "{}", run.stderr);
+    assert_eq!(
+        errors[0],
+        "leakscrub: overlap.zip!config/a01.env: shares its data with another entry (a zip bomb?), not read"
+    );
 }
 
 #[test]
@@ -664,6 +672,9 @@ with tarfile.open("site.tar.gz", "w:gz") as t:
     );
     let run = scan(&root, "dir", &["--max-member-size", "1MB"], ".");
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(run.paths(), ["deploy/.env", "site.tar.gz!static/page11.txt"]);
+    assert_eq!(
+        run.paths(),
+        ["deploy/.env", "site.tar.gz!static/page11.txt"]
+    );
     assert_eq!(run.skipped("over_an_archive_limit"), 0, "{}", run.summary);
 }

@@ -191,7 +191,11 @@ fn member_error(prov: &Provenance, e: &io::Error, opts: &StageOptions, sink: &dy
 /// when the options say so.
 fn cut_short(path: &str, limit: LimitExceeded, opts: &StageOptions, sink: &dyn BlobSink) {
     if opts.limits_are_errors {
-        sink.error(format!("{path}: {limit}, the rest is not read"));
+        let what = match limit {
+            LimitExceeded::Overlap => "not read",
+            _ => "the rest is not read",
+        };
+        sink.error(format!("{path}: {limit}, {what}"));
     } else {
         sink.skipped(path, SkipReason::ArchiveLimit);
     }
