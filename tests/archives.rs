@@ -313,6 +313,33 @@ fn nested_bomb_unpacked_all_the_way_stops_at_the_archive_size() {
 }
 
 #[test]
+fn nested_bomb_stops_at_the_ratio_of_the_whole_file() {
+    let (_tmp, root) = project();
+    python(&root, NESTED_BOMB);
+    // Each level compresses within the ratio limit, but 64 GiB from a few
+    // KB does not: what the file inflates to in all is measured against
+    // its size, so the scan stops long before the 2 GB total.
+    let run = scan(&root, "dir", &["--max-archive-depth", "8"], ".");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.paths(), ["deploy/.env"]);
+    assert_eq!(run.skipped("over_an_archive_limit"), 1, "{}", run.summary);
+    let size = fs::metadata(root.join("nested.zip")).unwrap().len();
+    let scanned = run.summary["bytes"].as_u64().unwrap();
+    assert!(scanned <= size * 1000 + (1 << 20), "{scanned} bytes scanned");
+    run.assert_bounded();
+    let run = scan(&root, "log", &["--max-archive-depth", "8"], "nested.zip");
+    let errors = run.errors();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(
+        errors[0].ends_with(
+            "!build.log: archive inflates to more than 1000 times its size (a bomb?), the rest is not read"
+        ),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
 fn corrupt_and_truncated_archives_are_one_line_each_and_the_scan_goes_on() {
     let (_tmp, root) = project();
     python(

@@ -118,6 +118,11 @@ pub struct InflateBudget {
     remaining: Cell<u64>,
     total: u64,
     exhausted: Cell<bool>,
+    /// The top-level blob's size, when known, and the ratio everything
+    /// inflated from it may reach: nested archives each compress within
+    /// the per-stream ratio, but a bomb's layers multiply.
+    input_size: Cell<Option<u64>>,
+    max_ratio: u64,
 }
 
 impl InflateBudget {
@@ -126,7 +131,27 @@ impl InflateBudget {
             remaining: Cell::new(limits.max_total_size),
             total: limits.max_total_size,
             exhausted: Cell::new(false),
+            input_size: Cell::new(None),
+            max_ratio: limits.max_ratio,
         }
+    }
+
+    /// Records the size of the top-level blob everything is inflated from.
+    pub fn measure_input(&self, size: u64) {
+        self.input_size.set(Some(size.max(1)));
+    }
+
+    fn spend(&self, n: u64) -> Result<(), LimitExceeded> {
+        let remaining = self.remaining.get().saturating_sub(n);
+        self.remaining.set(remaining);
+        let inflated = self.total - remaining;
+        if let Some(size) = self.input_size.get() {
+            if inflated > RATIO_GRACE && inflated / size > self.max_ratio {
+                self.exhausted.set(true);
+                return Err(LimitExceeded::ArchiveRatio(self.max_ratio));
+            }
+        }
+        Ok(())
     }
 
     pub fn remaining(&self) -> u64 {
@@ -146,6 +171,9 @@ pub enum LimitExceeded {
     MemberSize(u64),
     TotalSize(u64),
     Ratio(u64),
+    /// Everything inflated from one top-level blob, nested archives
+    /// included, against the blob's size.
+    ArchiveRatio(u64),
     /// A zip entry whose bytes lie inside another entry's: overlapping
     /// entries let a small file inflate to any size.
     Overlap,
@@ -161,6 +189,12 @@ impl fmt::Display for LimitExceeded {
                 write!(f, "archive inflates past the total size limit ({n} bytes)")
             }
             LimitExceeded::Ratio(n) => write!(f, "compression ratio above {n}:1 (a bomb?)"),
+            LimitExceeded::ArchiveRatio(n) => {
+                write!(
+                    f,
+                    "archive inflates to more than {n} times its size (a bomb?)"
+                )
+            }
             LimitExceeded::Overlap => {
                 write!(f, "shares its data with another entry (a zip bomb?)")
             }
@@ -235,6 +269,15 @@ pub enum ArchiveInput<'a> {
 
 pub trait ReadSeek: Read + Seek {}
 impl<T: Read + Seek> ReadSeek for T {}
+
+/// Bytes from the current position of `r` to its end; the position is
+/// kept.
+pub fn length_from_here(r: &mut dyn ReadSeek) -> io::Result<u64> {
+    let here = r.stream_position()?;
+    let end = r.seek(SeekFrom::End(0))?;
+    r.seek(SeekFrom::Start(here))?;
+    Ok(end.saturating_sub(here))
+}
 
 /// Hands every entry of the archive to `visit`, in archive order, until it
 /// returns false. `outer_name` names a compressed stream's one member when
@@ -696,7 +739,7 @@ impl<R: Read> Read for LimitedReader<'_, R> {
             }
         }
         self.read += n as u64;
-        self.budget.remaining.set(remaining - n as u64);
+        self.budget.spend(n as u64).map_err(io::Error::other)?;
         self.check().map_err(io::Error::other)?;
         Ok(n)
     }

@@ -8,8 +8,8 @@
 use std::io::{self, BufReader, Cursor, Read};
 
 use super::archive::{
-    corrupt, for_each_member, limit_exceeded, ArchiveInput, ArchiveKind, ArchiveLimits, Entry,
-    InflateBudget, LimitExceeded, NotAFile,
+    corrupt, for_each_member, length_from_here, limit_exceeded, ArchiveInput, ArchiveKind,
+    ArchiveLimits, Entry, InflateBudget, LimitExceeded, NotAFile,
 };
 use crate::sources::log::scan_log_stream;
 use crate::sources::text::TextEncoding;
@@ -81,6 +81,16 @@ pub fn scan_archive(
     sink: &dyn BlobSink,
 ) {
     let outer = prov.innermost_path().to_string();
+    let input = match input {
+        ArchiveInput::Seekable(r) if depth == 0 => {
+            // A size that cannot be told only loses the check on the whole.
+            if let Ok(size) = length_from_here(r) {
+                budget.measure_input(size);
+            }
+            ArchiveInput::Seekable(r)
+        }
+        other => other,
+    };
     for_each_member(kind, input, &outer, &opts.archive, budget, &mut |entry| {
         match entry {
             Entry::File { name, reader } => {
