@@ -325,7 +325,10 @@ fn nested_bomb_stops_at_the_ratio_of_the_whole_file() {
     assert_eq!(run.skipped("over_an_archive_limit"), 1, "{}", run.summary);
     let size = fs::metadata(root.join("nested.zip")).unwrap().len();
     let scanned = run.summary["bytes"].as_u64().unwrap();
-    assert!(scanned <= size * 1000 + (1 << 20), "{scanned} bytes scanned");
+    assert!(
+        scanned <= size * 1000 + (1 << 20),
+        "{scanned} bytes scanned"
+    );
     run.assert_bounded();
     let run = scan(&root, "log", &["--max-archive-depth", "8"], "nested.zip");
     let errors = run.errors();
@@ -704,4 +707,49 @@ with tarfile.open("site.tar.gz", "w:gz") as t:
         ["deploy/.env", "site.tar.gz!static/page11.txt"]
     );
     assert_eq!(run.skipped("over_an_archive_limit"), 0, "{}", run.summary);
+}
+
+#[test]
+fn a_tar_gz_is_counted_once_against_the_archive_size() {
+    let (_tmp, root) = project();
+    python(
+        &root,
+        &format!(
+            r#"
+import io, random, tarfile
+r = random.Random(9)
+big = bytes(r.choice(b"abcdefghij \n") for _ in range(3_000_000))
+small = b"npm config set //npm.pkg.github.com/:_authToken {TOKEN}\n"
+with tarfile.open("logs_77.tar.gz", "w:gz") as t:
+    for name, data in [("1_Build.txt", big), ("2_Publish.txt", small)]:
+        info = tarfile.TarInfo(name); info.size = len(data); t.addfile(info, io.BytesIO(data))
+"#
+        ),
+    );
+    // 3 MB inflated, read by the tar: within 4 MB.
+    let run = scan(
+        &root,
+        "log",
+        &["--max-archive-size", "4MB"],
+        "logs_77.tar.gz",
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.paths(), ["logs_77.tar.gz!2_Publish.txt"]);
+    assert_eq!(run.errors(), Vec::<String>::new());
+    // The member is cut at its limit; reading past it, the archive meets
+    // its own: each is named once.
+    let run = scan(
+        &root,
+        "log",
+        &["--max-member-size", "1MB", "--max-archive-size", "2MB"],
+        "logs_77.tar.gz",
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.errors(),
+        [
+            "leakscrub: logs_77.tar.gz!1_Build.txt: inflates past the member size limit (1048576 bytes), the rest is not read",
+            "leakscrub: logs_77.tar.gz: archive inflates past the total size limit (2097152 bytes), the rest is not read",
+        ]
+    );
 }

@@ -209,7 +209,8 @@ pub struct ScanOptions {
     #[arg(long, default_value = "2GB", value_parser = parse_size, value_name = "SIZE")]
     pub max_archive_size: u64,
     /// Largest ratio of uncompressed to compressed bytes of an archive
-    /// member once past 1 MiB; a member beyond it is a bomb and not read on.
+    /// member, and of everything unpacked from one file to its size, once
+    /// past 1 MiB; beyond it is a bomb and not read on.
     #[arg(long, default_value_t = 1000, value_name = "N", value_parser = parse_archive_ratio)]
     pub max_archive_ratio: u64,
     /// Also scan text decoded from base64, hex, percent-encoding, escaped
