@@ -753,3 +753,35 @@ with tarfile.open("logs_77.tar.gz", "w:gz") as t:
         ]
     );
 }
+
+#[test]
+fn a_large_zip_inside_a_tar_is_not_held_in_memory() {
+    let (tmp, root) = project();
+    // A release tar holding a 60 MB zip: its directory is at its end, so
+    // it is held to be read, on disk past a few MB.
+    python(
+        &root,
+        &format!(
+            r#"
+import io, os, tarfile, zipfile
+b = io.BytesIO()
+with zipfile.ZipFile(b, "w", zipfile.ZIP_STORED) as z:
+    z.writestr("assets/video.bin", os.urandom(60 << 20))
+    z.writestr("app/.env", b"GITHUB_TOKEN={TOKEN}\n")
+data = b.getvalue()
+with tarfile.open("release.tar", "w") as t:
+    info = tarfile.TarInfo("release/app.zip"); info.size = len(data)
+    t.addfile(info, io.BytesIO(data))
+"#
+        ),
+    );
+    let before = tree(tmp.path());
+    let run = scan(&root, "dir", &[], "release.tar");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.paths(), ["release.tar!release/app.zip!app/.env"]);
+    assert_eq!(tree(tmp.path()), before);
+    match run.peak_kib {
+        Some(kib) => assert!(kib < 56 * 1024, "peak RSS {kib} KiB"),
+        None => eprintln!("peak RSS not measured: /usr/bin/time is not installed"),
+    }
+}

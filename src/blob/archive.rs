@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom};
 
+use super::spool::Spool;
+
 /// The formats a blob may be unpacked from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ArchiveKind {
@@ -505,12 +507,11 @@ fn zip_members(
         ArchiveInput::Seekable(r) => zip_from(r, limits, budget, visit),
         ArchiveInput::Stream(r) => {
             // The central directory is at the end: a zip read as a stream
-            // (inside another archive, or piped in) is held in memory,
-            // within the member size limit.
+            // (inside another archive, or piped in) is held, within the
+            // member size limit, in memory or a temporary file.
             let cap = limits.max_member_size.min(budget.remaining());
-            let mut bytes = Vec::new();
-            match r.take(cap.saturating_add(1)).read_to_end(&mut bytes) {
-                Ok(_) if bytes.len() as u64 > cap => {
+            match Spool::read_up_to(r, cap) {
+                Ok((_, held)) if held > cap => {
                     visit(Entry::Error {
                         name: None,
                         message: format!(
@@ -518,7 +519,7 @@ fn zip_members(
                         ),
                     });
                 }
-                Ok(_) => zip_from(&mut Cursor::new(bytes), limits, budget, visit),
+                Ok((mut spool, _)) => zip_from(&mut spool, limits, budget, visit),
                 Err(e) => {
                     visit(match (limit_exceeded(&e), corrupt(&e)) {
                         (Some(limit), _) => Entry::Limited { name: None, limit },
