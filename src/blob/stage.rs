@@ -91,33 +91,37 @@ pub fn scan_archive(
         }
         other => other,
     };
+    // A compressed stream's one member is not shown in the path: the
+    // stream holds nothing else.
+    let member = |name: &str| {
+        if kind.is_stream() {
+            prov.stream_content(name)
+        } else {
+            prov.member(name)
+        }
+    };
     for_each_member(kind, input, &outer, &opts.archive, budget, &mut |entry| {
         match entry {
             Entry::File { name, reader } => {
-                let member = if kind.is_stream() {
-                    prov.stream_content(&name)
-                } else {
-                    prov.member(&name)
-                };
-                scan_member(reader, &member, depth + 1, opts, budget, sink);
+                scan_member(reader, &member(&name), depth + 1, opts, budget, sink);
             }
             Entry::Skipped { name, reason } => {
                 let reason = match reason {
                     NotAFile::Link => SkipReason::Symlink,
                     NotAFile::Device => SkipReason::NotAFile,
                 };
-                sink.skipped(&prov.member(&name).path, reason);
+                sink.skipped(&member(&name).path, reason);
             }
             Entry::Limited { name, limit } => {
                 let at = match name {
-                    Some(n) => prov.member(&n).path,
+                    Some(n) => member(&n).path,
                     None => prov.path.clone(),
                 };
                 cut_short(&at, limit, opts, sink);
             }
             Entry::Error { name, message } => {
                 let at = match name {
-                    Some(n) => prov.member(&n).path,
+                    Some(n) => member(&n).path,
                     None => prov.path.clone(),
                 };
                 sink.error(format!("{at}: {message}"));
