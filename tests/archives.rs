@@ -785,3 +785,31 @@ with tarfile.open("release.tar", "w") as t:
         None => eprintln!("peak RSS not measured: /usr/bin/time is not installed"),
     }
 }
+
+#[test]
+fn a_compressed_log_archive_on_standard_input_is_streamed() {
+    let dir = tempfile::tempdir().unwrap();
+    let step = format!("2026-01-02T03:04:05.1000000Z \x1b[31mexport GH_TOKEN={TOKEN}\x1b[0m\n");
+    fs::write(dir.path().join("step.txt"), &step).unwrap();
+    python(
+        dir.path(),
+        r#"
+import io, tarfile
+step = open("step.txt", "rb").read()
+with tarfile.open("logs.tar.gz", "w:gz") as t:
+    info = tarfile.TarInfo("3_Deploy.txt"); info.size = len(step); t.addfile(info, io.BytesIO(step))
+"#,
+    );
+    let out = assert_cmd::Command::cargo_bin("leakscrub")
+        .unwrap()
+        .args(["scan", "log", "-f", "json", "--no-progress", "-"])
+        .write_stdin(fs::read(dir.path().join("logs.tar.gz")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0]["path"], "stdin!3_Deploy.txt");
+    let column = step.find("ghp_").unwrap() as u64 + 1;
+    assert_eq!(findings[0]["column"].as_u64(), Some(column));
+}
