@@ -4,8 +4,11 @@
 //! that hold whatever the archive declares about itself.
 
 use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::fmt;
-use std::io::{self, BufReader, Cursor, Read, Seek};
+use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom};
+
+use super::spool::Spool;
 
 /// The formats a blob may be unpacked from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -116,6 +119,12 @@ impl Default for ArchiveLimits {
 pub struct InflateBudget {
     remaining: Cell<u64>,
     total: u64,
+    exhausted: Cell<bool>,
+    /// The top-level blob's size, when known, and the ratio everything
+    /// inflated from it may reach: nested archives each compress within
+    /// the per-stream ratio, but a bomb's layers multiply.
+    input_size: Cell<Option<u64>>,
+    max_ratio: u64,
 }
 
 impl InflateBudget {
@@ -123,11 +132,38 @@ impl InflateBudget {
         InflateBudget {
             remaining: Cell::new(limits.max_total_size),
             total: limits.max_total_size,
+            exhausted: Cell::new(false),
+            input_size: Cell::new(None),
+            max_ratio: limits.max_ratio,
         }
+    }
+
+    /// Records the size of the top-level blob everything is inflated from.
+    pub fn measure_input(&self, size: u64) {
+        self.input_size.set(Some(size.max(1)));
+    }
+
+    fn spend(&self, n: u64) -> Result<(), LimitExceeded> {
+        let remaining = self.remaining.get().saturating_sub(n);
+        self.remaining.set(remaining);
+        let inflated = self.total - remaining;
+        if let Some(size) = self.input_size.get() {
+            if inflated > RATIO_GRACE && inflated / size > self.max_ratio {
+                self.exhausted.set(true);
+                return Err(LimitExceeded::ArchiveRatio(self.max_ratio));
+            }
+        }
+        Ok(())
     }
 
     pub fn remaining(&self) -> u64 {
         self.remaining.get()
+    }
+
+    /// Whether a read was refused for want of budget: every member after
+    /// it would be refused too, so there is no point visiting them.
+    pub fn exhausted(&self) -> bool {
+        self.exhausted.get()
     }
 }
 
@@ -137,6 +173,12 @@ pub enum LimitExceeded {
     MemberSize(u64),
     TotalSize(u64),
     Ratio(u64),
+    /// Everything inflated from one top-level blob, nested archives
+    /// included, against the blob's size.
+    ArchiveRatio(u64),
+    /// A zip entry whose bytes lie inside another entry's: overlapping
+    /// entries let a small file inflate to any size.
+    Overlap,
 }
 
 impl fmt::Display for LimitExceeded {
@@ -149,6 +191,15 @@ impl fmt::Display for LimitExceeded {
                 write!(f, "archive inflates past the total size limit ({n} bytes)")
             }
             LimitExceeded::Ratio(n) => write!(f, "compression ratio above {n}:1 (a bomb?)"),
+            LimitExceeded::ArchiveRatio(n) => {
+                write!(
+                    f,
+                    "archive inflates to more than {n} times its size (a bomb?)"
+                )
+            }
+            LimitExceeded::Overlap => {
+                write!(f, "shares its data with another entry (a zip bomb?)")
+            }
         }
     }
 }
@@ -160,6 +211,26 @@ pub fn limit_exceeded(e: &io::Error) -> Option<LimitExceeded> {
     e.get_ref()
         .and_then(|inner| inner.downcast_ref::<LimitExceeded>())
         .copied()
+}
+
+/// Bytes that are not what their format says: a truncated or corrupt
+/// compressed stream or tar member. The text names the format and the
+/// fault, never the data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Corrupt(pub String);
+
+impl fmt::Display for Corrupt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Corrupt {}
+
+/// The fault a read stopped at, if an I/O error is a [`Corrupt`] one.
+pub fn corrupt(e: &io::Error) -> Option<&Corrupt> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<Corrupt>())
 }
 
 /// Entries that are not regular files.
@@ -178,6 +249,12 @@ pub enum Entry<'a> {
     },
     /// A link, device or FIFO: there are no bytes to read.
     Skipped { name: String, reason: NotAFile },
+    /// An entry (or, without a name, the rest of the archive) not read
+    /// because of a limit.
+    Limited {
+        name: Option<String>,
+        limit: LimitExceeded,
+    },
     /// An entry, or the rest of the archive, could not be read.
     Error {
         name: Option<String>,
@@ -194,6 +271,15 @@ pub enum ArchiveInput<'a> {
 
 pub trait ReadSeek: Read + Seek {}
 impl<T: Read + Seek> ReadSeek for T {}
+
+/// Bytes from the current position of `r` to its end; the position is
+/// kept.
+pub fn length_from_here(r: &mut dyn ReadSeek) -> io::Result<u64> {
+    let here = r.stream_position()?;
+    let end = r.seek(SeekFrom::End(0))?;
+    r.seek(SeekFrom::Start(here))?;
+    Ok(end.saturating_sub(here))
+}
 
 /// Hands every entry of the archive to `visit`, in archive order, until it
 /// returns false. `outer_name` names a compressed stream's one member when
@@ -275,11 +361,50 @@ fn stream_member(
             }
         },
     };
+    let decoder = StreamErrors {
+        inner: decoder,
+        what: match kind {
+            ArchiveKind::Gzip => "gzip stream",
+            ArchiveKind::Bzip2 => "bzip2 stream",
+            _ => "zstd stream",
+        },
+    };
     let mut limited = LimitedReader::new(decoder, limits, budget, RatioBase::Counted(consumed));
+    // A compressed tar (or zip) is one stream but many members: the member
+    // limit is for those, each counted as it is read, and the stream is
+    // bounded by the total size and the ratio.
+    let mut head = Vec::with_capacity(ArchiveKind::SNIFF_LEN);
+    if let Err(e) = (&mut limited)
+        .take(ArchiveKind::SNIFF_LEN as u64)
+        .read_to_end(&mut head)
+    {
+        visit(Entry::File {
+            name,
+            reader: &mut FailedRead(Some(e)),
+        });
+        return;
+    }
+    if ArchiveKind::sniff(&head).is_some() {
+        limited.member_limit = u64::MAX;
+    }
+    let mut content = Cursor::new(head).chain(limited);
     visit(Entry::File {
         name,
-        reader: &mut limited,
+        reader: &mut content,
     });
+}
+
+/// A reader whose first read fails with the error met while sniffing it,
+/// so the fault is reported where every other member's is.
+struct FailedRead(Option<io::Error>);
+
+impl Read for FailedRead {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
+    }
 }
 
 fn tar_members(
@@ -299,29 +424,60 @@ fn tar_members(
             return;
         }
     };
+    // Moving to the next header reads past the rest of the previous
+    // member: a limit or fault met there belongs to that member.
+    let mut previous: Option<String> = None;
+    // Whether that member was already reported as cut by a limit: a limit
+    // met again while reading past it is the archive's, not the member's.
+    let mut previous_cut = false;
     for entry in entries {
         let mut entry = match entry {
             Ok(e) => e,
             Err(e) => {
                 // A tar has no index: after a bad header nothing further
                 // can be found.
-                visit(Entry::Error {
-                    name: None,
-                    message: format!("corrupt tar archive ({})", first_line(&e)),
+                visit(match (limit_exceeded(&e), corrupt(&e)) {
+                    (Some(limit), _) => Entry::Limited {
+                        name: previous.filter(|_| !previous_cut),
+                        limit,
+                    },
+                    (None, Some(fault)) => Entry::Error {
+                        name: previous,
+                        message: fault.to_string(),
+                    },
+                    (None, None) => Entry::Error {
+                        name: None,
+                        message: format!("corrupt tar archive ({})", first_line(&e)),
+                    },
                 });
                 return;
             }
         };
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        previous = Some(name.clone());
+        previous_cut = false;
         let kind = entry.header().entry_type();
         let go_on = if kind.is_file() || kind.is_gnu_sparse() || kind.is_contiguous() {
             // Tar stores members uncompressed: the ratio check is for the
-            // stream around it, so only the size caps apply here.
-            let mut limited = LimitedReader::new(&mut entry, limits, budget, RatioBase::None);
-            visit(Entry::File {
+            // stream around it, so only the size caps apply here. A sparse
+            // member is the exception: its holes inflate from nothing.
+            let sparse = kind.is_gnu_sparse();
+            let base = if sparse {
+                let stored = entry.header().entry_size().unwrap_or(0);
+                RatioBase::Known(stored.saturating_add(512))
+            } else {
+                RatioBase::None
+            };
+            let size = entry.size();
+            let limited = LimitedReader::new(&mut entry, limits, budget, base).expecting(size);
+            // A sparse member's holes are inflated from nothing.
+            let mut limited = if sparse { limited } else { limited.stored() };
+            let go_on = visit(Entry::File {
                 name,
                 reader: &mut limited,
-            })
+            });
+            previous_cut = limited.cut;
+            go_on && !limited.broken
         } else if kind.is_symlink() || kind.is_hard_link() {
             visit(Entry::Skipped {
                 name,
@@ -350,28 +506,31 @@ fn zip_members(
     match input {
         ArchiveInput::Seekable(r) => zip_from(r, limits, budget, visit),
         ArchiveInput::Stream(r) => {
-            // The central directory is at the end: a zip inside another
-            // archive is held in memory, within the member size limit.
+            // The central directory is at the end: a zip read as a stream
+            // (inside another archive, or piped in) is held, within the
+            // member size limit, in memory or a temporary file.
             let cap = limits.max_member_size.min(budget.remaining());
-            let mut bytes = Vec::new();
-            match r.take(cap.saturating_add(1)).read_to_end(&mut bytes) {
-                Ok(_) if bytes.len() as u64 > cap => {
+            match Spool::read_up_to(r, cap) {
+                Ok((_, held)) if held > cap => {
                     visit(Entry::Error {
                         name: None,
                         message: format!(
-                            "zip archive larger than {cap} bytes inside another archive, not read"
+                            "zip archive read as a stream is larger than {cap} bytes, not read"
                         ),
                     });
                 }
-                Ok(_) => zip_from(&mut Cursor::new(bytes), limits, budget, visit),
+                Ok((mut spool, _)) => zip_from(&mut spool, limits, budget, visit),
                 Err(e) => {
-                    let message = match limit_exceeded(&e) {
-                        Some(limit) => limit.to_string(),
-                        None => format!("unreadable ({})", first_line(&e)),
-                    };
-                    visit(Entry::Error {
-                        name: None,
-                        message,
+                    visit(match (limit_exceeded(&e), corrupt(&e)) {
+                        (Some(limit), _) => Entry::Limited { name: None, limit },
+                        (None, Some(fault)) => Entry::Error {
+                            name: None,
+                            message: fault.to_string(),
+                        },
+                        (None, None) => Entry::Error {
+                            name: None,
+                            message: format!("unreadable ({})", first_line(&e)),
+                        },
                     });
                 }
             }
@@ -385,6 +544,22 @@ fn zip_from<R: Read + Seek + ?Sized>(
     budget: &InflateBudget,
     visit: &mut dyn FnMut(Entry<'_>) -> bool,
 ) {
+    // What an entry declares about its compressed size is not trusted
+    // beyond the bytes there are.
+    let length = match reader
+        .seek(SeekFrom::End(0))
+        .and_then(|n| reader.rewind().map(|_| n))
+    {
+        Ok(n) => n,
+        Err(e) => {
+            visit(Entry::Error {
+                name: None,
+                message: format!("unreadable ({})", first_line(&e)),
+            });
+            return;
+        }
+    };
+    let mut claimed = ClaimedRanges::default();
     let mut archive = match zip::ZipArchive::new(reader) {
         Ok(a) => a,
         Err(e) => {
@@ -421,7 +596,21 @@ fn zip_from<R: Read + Seek + ?Sized>(
             }
             continue;
         }
-        let compressed = member.compressed_size();
+        let compressed = member.compressed_size().min(length);
+        let data_end = member.data_start().saturating_add(compressed);
+        if !claimed.claim(member.header_start(), data_end) {
+            if !visit(Entry::Limited {
+                name: Some(name),
+                limit: LimitExceeded::Overlap,
+            }) {
+                return;
+            }
+            continue;
+        }
+        let member = StreamErrors {
+            inner: member,
+            what: "zip member",
+        };
         let mut limited =
             LimitedReader::new(member, limits, budget, RatioBase::Known(compressed.max(1)));
         if !visit(Entry::File {
@@ -430,6 +619,27 @@ fn zip_from<R: Read + Seek + ?Sized>(
         }) {
             return;
         }
+    }
+}
+
+/// The byte ranges of a zip's entries read so far (local header through
+/// compressed data), none overlapping another.
+#[derive(Default)]
+struct ClaimedRanges {
+    /// Start -> end.
+    ranges: BTreeMap<u64, u64>,
+}
+
+impl ClaimedRanges {
+    /// Records `start..end` unless it overlaps a range already recorded.
+    fn claim(&mut self, start: u64, end: u64) -> bool {
+        let end = end.max(start.saturating_add(1));
+        let before_end = self.ranges.range(..end).next_back();
+        if before_end.is_some_and(|(_, &e)| e > start) {
+            return false;
+        }
+        self.ranges.insert(start, end);
+        true
     }
 }
 
@@ -454,6 +664,19 @@ struct LimitedReader<'b, R> {
     max_ratio: u64,
     base: RatioBase,
     budget: &'b InflateBudget,
+    /// The size the format promises, where running out early means the
+    /// archive was cut (tar reads a short member as a short member).
+    expected: Option<u64>,
+    /// The stream below failed (or ended early): what follows this member
+    /// cannot be found, and the failure was reported with the member.
+    broken: bool,
+    /// A limit stopped this member.
+    cut: bool,
+    /// Whether the bytes are inflated here. A tar member's are not: they
+    /// were counted as the stream around the tar inflated them (or lie in
+    /// the file as they are), and counting them again would halve the
+    /// total size limit for a tar.gz.
+    spends_budget: bool,
 }
 
 impl<'b, R: Read> LimitedReader<'b, R> {
@@ -465,7 +688,27 @@ impl<'b, R: Read> LimitedReader<'b, R> {
             max_ratio: limits.max_ratio,
             base,
             budget,
+            expected: None,
+            broken: false,
+            cut: false,
+            spends_budget: true,
         }
+    }
+
+    fn stored(mut self) -> Self {
+        self.spends_budget = false;
+        self
+    }
+
+    fn expecting(mut self, size: u64) -> Self {
+        self.expected = Some(size);
+        self
+    }
+
+    fn total_size_exceeded(&mut self) -> io::Error {
+        self.cut = true;
+        self.budget.exhausted.set(true);
+        io::Error::other(LimitExceeded::TotalSize(self.budget.total))
     }
 
     fn check(&self) -> Result<(), LimitExceeded> {
@@ -488,26 +731,78 @@ impl<'b, R: Read> LimitedReader<'b, R> {
 
 impl<R: Read> Read for LimitedReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let remaining = self.budget.remaining.get();
+        let remaining = if self.spends_budget {
+            self.budget.remaining.get()
+        } else {
+            u64::MAX
+        };
         if remaining == 0 {
             // One byte more tells a stream that ends exactly at the budget
             // from one that goes on.
             let mut probe = [0u8; 1];
-            return match self.inner.read(&mut probe)? {
+            let probed = self.inner.read(&mut probe).inspect_err(|_| {
+                self.broken = true;
+            })?;
+            return match probed {
                 0 => Ok(0),
-                _ => Err(io::Error::other(LimitExceeded::TotalSize(
-                    self.budget.total,
-                ))),
+                _ => Err(self.total_size_exceeded()),
             };
         }
         let want = buf
             .len()
             .min(usize::try_from(remaining).unwrap_or(usize::MAX));
-        let n = self.inner.read(&mut buf[..want])?;
+        let n = self.inner.read(&mut buf[..want]).inspect_err(|_| {
+            self.broken = true;
+        })?;
+        if n == 0 && !buf.is_empty() {
+            if let Some(expected) = self.expected.filter(|&e| self.read < e) {
+                self.broken = true;
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    Corrupt(format!(
+                        "truncated tar member ({} of {expected} bytes)",
+                        self.read
+                    )),
+                ));
+            }
+        }
         self.read += n as u64;
-        self.budget.remaining.set(remaining - n as u64);
-        self.check().map_err(io::Error::other)?;
+        let spent = match self.spends_budget {
+            true => self.budget.spend(n as u64),
+            false => Ok(()),
+        };
+        spent.and_then(|()| self.check()).map_err(|limit| {
+            self.cut = true;
+            io::Error::other(limit)
+        })?;
         Ok(n)
+    }
+}
+
+/// Names the format in a decoder's errors: "corrupt data" alone does not
+/// say which of the nested streams was at fault. Limits and faults of the
+/// streams it reads from pass through as they are.
+struct StreamErrors<R> {
+    inner: R,
+    /// The format and what of it was being read: `gzip stream`.
+    what: &'static str,
+}
+
+impl<R: Read> Read for StreamErrors<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            if limit_exceeded(&e).is_some() || corrupt(&e).is_some() {
+                return e;
+            }
+            let detail = match e.kind() {
+                io::ErrorKind::UnexpectedEof => "truncated".to_string(),
+                _ => first_line(&e).to_lowercase(),
+            };
+            io::Error::new(
+                e.kind(),
+                Corrupt(format!("corrupt {} ({detail})", self.what)),
+            )
+        })
     }
 }
 
@@ -567,6 +862,9 @@ mod tests {
                         }
                     }
                     Entry::Skipped { name, reason } => seen.push(format!("{name}: {reason:?}")),
+                    Entry::Limited { name, limit } => {
+                        seen.push(format!("{}: {limit}", name.unwrap_or_default()))
+                    }
                     Entry::Error { name, message } => {
                         seen.push(format!("{}: {message}", name.unwrap_or_default()))
                     }
@@ -719,8 +1017,19 @@ mod tests {
             max_total_size: 8,
             max_ratio: 1000,
         };
+        let z = zip_of(&[("big", b"0123456789abcdef"), ("ok", b"short")]);
+        let seen = unpack(ArchiveKind::Zip, &z, "t.zip", &limits);
+        assert_eq!(
+            seen,
+            vec![
+                "big: archive inflates past the total size limit (8 bytes)",
+                "ok: archive inflates past the total size limit (8 bytes)"
+            ]
+        );
+        // A tar's members are not inflated: only the stream around a tar
+        // spends the budget, once.
         let seen = unpack(ArchiveKind::Tar, &t, "t.tar", &limits);
-        assert!(seen[0].contains("total size limit"), "{seen:?}");
+        assert_eq!(seen, vec!["big=0123456789abcdef", "ok=short"]);
     }
 
     #[test]
@@ -750,5 +1059,108 @@ mod tests {
             &ArchiveLimits::default(),
         );
         assert!(!seen.is_empty());
+    }
+
+    #[test]
+    fn overlapping_ranges_are_refused() {
+        let mut claimed = ClaimedRanges::default();
+        assert!(claimed.claim(0, 100));
+        assert!(claimed.claim(200, 300));
+        assert!(claimed.claim(100, 200));
+        assert!(!claimed.claim(0, 100), "the same range again");
+        assert!(!claimed.claim(250, 260), "inside another");
+        assert!(!claimed.claim(150, 450), "across two");
+        assert!(claimed.claim(300, 300), "an empty entry right after");
+    }
+
+    #[test]
+    fn faults_name_the_format_and_the_member() {
+        let t = tar_of(&[("db/dump.sql", &[b'x'; 2000]), ("after", b"never")]);
+        let seen = unpack(
+            ArchiveKind::Tar,
+            &t[..1024],
+            "t.tar",
+            &ArchiveLimits::default(),
+        );
+        assert_eq!(
+            seen,
+            vec!["db/dump.sql: truncated tar member (512 of 2000 bytes)"]
+        );
+        let zst = zstd::stream::encode_all(&b"deploy ok\n".repeat(1000)[..], 3).unwrap();
+        let seen = unpack(
+            ArchiveKind::Zstd,
+            &zst[..zst.len() / 2],
+            "app.log.zst",
+            &ArchiveLimits::default(),
+        );
+        assert_eq!(seen, vec!["app.log: corrupt zstd stream (truncated)"]);
+    }
+
+    #[test]
+    fn a_streamed_zip_is_held_within_the_member_limit() {
+        let limits = ArchiveLimits {
+            max_member_size: 64,
+            ..ArchiveLimits::default()
+        };
+        let z = zip_of(&[("a.txt", b"hello")]);
+        let budget = InflateBudget::new(&limits);
+        let mut seen = Vec::new();
+        for_each_member(
+            ArchiveKind::Zip,
+            ArchiveInput::Stream(&mut &z[..]),
+            "inner.zip",
+            &limits,
+            &budget,
+            &mut |entry| {
+                if let Entry::Error { message, .. } = entry {
+                    seen.push(message);
+                }
+                true
+            },
+        );
+        assert_eq!(
+            seen,
+            vec!["zip archive read as a stream is larger than 64 bytes, not read"]
+        );
+    }
+
+    #[test]
+    fn a_compressed_archive_is_not_one_member() {
+        let limits = ArchiveLimits {
+            max_member_size: 1000,
+            ..ArchiveLimits::default()
+        };
+        let page = b"x".repeat(900);
+        let t = tar_of(&[("a.txt", &page), ("b.txt", &page)]);
+        assert!(t.len() > 1000);
+        let g = gzip_of(&t);
+        let budget = InflateBudget::new(&limits);
+        let mut sizes = Vec::new();
+        for_each_member(
+            ArchiveKind::Gzip,
+            ArchiveInput::Stream(&mut &g[..]),
+            "site.tar.gz",
+            &limits,
+            &budget,
+            &mut |entry| {
+                if let Entry::File { reader, .. } = entry {
+                    let mut tar_bytes = Vec::new();
+                    sizes.push(
+                        reader
+                            .read_to_end(&mut tar_bytes)
+                            .map_err(|e| e.to_string()),
+                    );
+                }
+                true
+            },
+        );
+        assert_eq!(sizes, vec![Ok(t.len())]);
+        // A compressed file that is not an archive still is one member.
+        let g = gzip_of(&b"y".repeat(2000));
+        let seen = unpack(ArchiveKind::Gzip, &g, "big.log.gz", &limits);
+        assert_eq!(
+            seen,
+            vec!["big.log: inflates past the member size limit (1000 bytes)"]
+        );
     }
 }

@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod decode;
 pub mod id;
+pub mod spool;
 pub mod stage;
 
 /// One link of a blob's provenance chain, outermost first: the input a

@@ -1,16 +1,18 @@
 //! What happens to a blob between the source that found it and the
 //! engine: an archive is unpacked and each member goes through this stage
 //! again, one level deeper; UTF-16 text is decoded; binary data is passed
-//! over; text goes to the chunked reader and the sink. (Encoded runs inside
-//! text are decoded by the sink, chunk by chunk.)
+//! over; text goes to the reader its kind needs (plain text to the chunked
+//! reader, a build log to the log normaliser) and on to the sink. (Encoded
+//! runs inside text are decoded by the sink, chunk by chunk.)
 
-use std::io::{self, Cursor, Read};
+use std::io::{self, BufReader, Cursor, Read};
 
 use super::archive::{
-    for_each_member, limit_exceeded, ArchiveInput, ArchiveKind, ArchiveLimits, Entry,
-    InflateBudget, NotAFile,
+    corrupt, for_each_member, length_from_here, limit_exceeded, ArchiveInput, ArchiveKind,
+    ArchiveLimits, Entry, InflateBudget, LimitExceeded, NotAFile,
 };
 use super::id::BlobId;
+use crate::sources::log::scan_log_stream;
 use crate::sources::text::TextEncoding;
 use crate::sources::{
     describe_io_error, feed_reader, BlobSink, Provenance, SkipReason, CHUNK_SIZE,
@@ -22,11 +24,28 @@ pub const SNIFF_LEN: usize = 8 * 1024;
 /// How deep archives are unpacked by default: a jar in a tar.gz is three.
 pub const DEFAULT_ARCHIVE_DEPTH: usize = 3;
 
+/// What the text found in a source's blobs is, and so how it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BlobKind {
+    /// Files: scanned as they are.
+    #[default]
+    Text,
+    /// Build logs: escape sequences and timestamps are removed before
+    /// matching, positions are those of the input.
+    Log,
+}
+
 #[derive(Debug, Clone)]
 pub struct StageOptions {
     /// Archives nested deeper than this are not unpacked; 0 unpacks none.
     pub max_archive_depth: usize,
     pub archive: ArchiveLimits,
+    /// How every text member is read, at any depth.
+    pub kind: BlobKind,
+    /// A member cut short by an inflate limit is an error naming it, not a
+    /// counted skip: logs are named one by one, and a log read only in part
+    /// must not pass for a clean one.
+    pub limits_are_errors: bool,
 }
 
 impl Default for StageOptions {
@@ -34,6 +53,8 @@ impl Default for StageOptions {
         StageOptions {
             max_archive_depth: DEFAULT_ARCHIVE_DEPTH,
             archive: ArchiveLimits::default(),
+            kind: BlobKind::Text,
+            limits_are_errors: false,
         }
     }
 }
@@ -61,32 +82,53 @@ pub fn scan_archive(
     sink: &dyn BlobSink,
 ) {
     let outer = prov.innermost_path().to_string();
+    let input = match input {
+        ArchiveInput::Seekable(r) if depth == 0 => {
+            // A size that cannot be told only loses the check on the whole.
+            if let Ok(size) = length_from_here(r) {
+                budget.measure_input(size);
+            }
+            ArchiveInput::Seekable(r)
+        }
+        other => other,
+    };
+    // A compressed stream's one member is not shown in the path: the
+    // stream holds nothing else.
+    let member = |name: &str| {
+        if kind.is_stream() {
+            prov.stream_content(name)
+        } else {
+            prov.member(name)
+        }
+    };
     for_each_member(kind, input, &outer, &opts.archive, budget, &mut |entry| {
         match entry {
             Entry::File { name, reader } => {
-                let member = if kind.is_stream() {
-                    prov.stream_content(&name)
-                } else {
-                    prov.member(&name)
-                };
-                scan_member(reader, &member, depth + 1, opts, budget, sink);
+                scan_member(reader, &member(&name), depth + 1, opts, budget, sink);
             }
             Entry::Skipped { name, reason } => {
                 let reason = match reason {
                     NotAFile::Link => SkipReason::Symlink,
                     NotAFile::Device => SkipReason::NotAFile,
                 };
-                sink.skipped(&prov.member(&name).path, reason);
+                sink.skipped(&member(&name).path, reason);
+            }
+            Entry::Limited { name, limit } => {
+                let at = match name {
+                    Some(n) => member(&n).path,
+                    None => prov.path.clone(),
+                };
+                cut_short(&at, limit, opts, sink);
             }
             Entry::Error { name, message } => {
                 let at = match name {
-                    Some(n) => prov.member(&n).path,
+                    Some(n) => member(&n).path,
                     None => prov.path.clone(),
                 };
                 sink.error(format!("{at}: {message}"));
             }
         }
-        !sink.should_stop()
+        !sink.should_stop() && !budget.exhausted()
     });
     sink.finished(prov, 0);
 }
@@ -103,7 +145,7 @@ fn scan_member(
 ) {
     let mut head = Vec::with_capacity(SNIFF_LEN);
     if let Err(e) = reader.take(SNIFF_LEN as u64).read_to_end(&mut head) {
-        member_error(prov, &e, sink);
+        member_error(prov, &e, opts, sink);
         return;
     }
     if head.is_empty() {
@@ -135,21 +177,48 @@ fn scan_member(
     let stream = encoding.decoder(Cursor::new(head).chain(reader));
     // Members are scanned on the thread that unpacks them: the walk
     // already keeps every core busy with other files.
-    if let Err(e) = feed_reader(stream, prov, sink, CHUNK_SIZE, 1) {
-        member_error(prov, &e, sink);
+    let scanned = match opts.kind {
+        BlobKind::Text => feed_reader(stream, prov, sink, CHUNK_SIZE, 1).map(|_| ()),
+        BlobKind::Log => scan_log_stream(
+            BufReader::with_capacity(64 * 1024, stream),
+            prov,
+            CHUNK_SIZE,
+            sink,
+        ),
+    };
+    if let Err(e) = scanned {
+        member_error(prov, &e, opts, sink);
     }
 }
 
-/// A member that could not be read to its end: cut short by a limit (a
-/// skip, counted with its reason like a file over `--max-file-size`; what
-/// was inflated before it was scanned) or corrupt (an error naming it).
-fn member_error(prov: &Provenance, e: &io::Error, sink: &dyn BlobSink) {
-    match limit_exceeded(e) {
-        Some(_) => sink.skipped(&prov.path, SkipReason::ArchiveLimit),
-        None => sink.error(format!(
+/// A member that could not be read to its end: cut short by a limit (see
+/// [`cut_short`]; what was inflated before it was scanned) or corrupt (an
+/// error naming it).
+fn member_error(prov: &Provenance, e: &io::Error, opts: &StageOptions, sink: &dyn BlobSink) {
+    if let Some(limit) = limit_exceeded(e) {
+        cut_short(&prov.path, limit, opts, sink);
+    } else if let Some(fault) = corrupt(e) {
+        sink.error(format!("{}: {fault}", prov.path));
+    } else {
+        sink.error(format!(
             "{}: corrupt or unreadable ({})",
             prov.path,
             describe_io_error(e)
-        )),
+        ));
+    }
+}
+
+/// A member not read, or not read to its end, because of `limit`: a skip
+/// counted with its reason like a file over `--max-file-size`, or an error
+/// when the options say so.
+fn cut_short(path: &str, limit: LimitExceeded, opts: &StageOptions, sink: &dyn BlobSink) {
+    if opts.limits_are_errors {
+        let what = match limit {
+            LimitExceeded::Overlap => "not read",
+            _ => "the rest is not read",
+        };
+        sink.error(format!("{path}: {limit}, {what}"));
+    } else {
+        sink.skipped(path, SkipReason::ArchiveLimit);
     }
 }

@@ -136,7 +136,7 @@ pub enum RuleChoice {
 pub enum ScanCommand {
     /// Files and folders (.gitignore-aware).
     Dir(DirArgs),
-    /// Saved build logs and GitHub Actions log archives (ANSI- and
+    /// Saved build logs, log archives and compressed logs (ANSI- and
     /// timestamp-aware).
     Log(LogArgs),
 }
@@ -163,8 +163,9 @@ pub struct DirArgs {
 
 #[derive(Debug, Args)]
 pub struct LogArgs {
-    /// Log files, GitHub Actions log archives (.zip, detected by content),
-    /// or `-` for standard input [default: -]. Colour and cursor escape
+    /// Log files, log archives and compressed logs (a GitHub Actions .zip,
+    /// .tar.gz, .gz, .zst, .bz2; detected by content, each member read as a
+    /// log), or `-` for standard input [default: -]. Colour and cursor escape
     /// sequences, CI timestamps and GitLab section markers are removed
     /// before matching; findings keep the line and column of the input.
     #[arg(value_name = "FILE")]
@@ -199,7 +200,8 @@ pub struct ScanOptions {
     #[arg(long, default_value_t = 3, value_name = "N", value_parser = parse_archive_depth)]
     pub max_archive_depth: usize,
     /// Largest uncompressed size of one archive member (e.g. 100MB); what
-    /// lies beyond is not read and is counted as skipped.
+    /// lies beyond is not read and is counted as skipped (an error for
+    /// `scan log`).
     #[arg(long, default_value = "512MB", value_parser = parse_size, value_name = "SIZE")]
     pub max_member_size: u64,
     /// Largest total uncompressed size read from one archive, all nested
@@ -207,7 +209,8 @@ pub struct ScanOptions {
     #[arg(long, default_value = "2GB", value_parser = parse_size, value_name = "SIZE")]
     pub max_archive_size: u64,
     /// Largest ratio of uncompressed to compressed bytes of an archive
-    /// member once past 1 MiB; a member beyond it is a bomb and not read on.
+    /// member, and of everything unpacked from one file to its size, once
+    /// past 1 MiB; beyond it is a bomb and not read on.
     #[arg(long, default_value_t = 1000, value_name = "N", value_parser = parse_archive_ratio)]
     pub max_archive_ratio: u64,
     /// Also scan text decoded from base64, hex, percent-encoding, escaped

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 
 use super::{ColorChoice, DirArgs, LogArgs, ScanOptions, EXIT_ERROR};
 use crate::blob::archive::ArchiveLimits;
-use crate::blob::stage::StageOptions;
+use crate::blob::stage::{BlobKind, StageOptions};
 use crate::engine::Engine;
 use crate::filters::Suppressions;
 use crate::finding::Finding;
@@ -61,8 +61,11 @@ pub fn log(args: LogArgs) -> Result<i32> {
         args.inputs.clone()
     };
     let log_opts = LogOptions {
-        max_member_size: super::size_limit(args.common.max_member_size),
-        max_archive_size: super::size_limit(args.common.max_archive_size),
+        stage: StageOptions {
+            kind: BlobKind::Log,
+            limits_are_errors: true,
+            ..stage_options(&args.common)
+        },
         threads: threads(&args.common),
         ..LogOptions::default()
     };
@@ -91,6 +94,7 @@ pub fn stage_options(opts: &ScanOptions) -> StageOptions {
             max_total_size: super::size_limit(opts.max_archive_size),
             max_ratio: opts.max_archive_ratio,
         },
+        ..StageOptions::default()
     }
 }
 

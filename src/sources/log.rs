@@ -1,6 +1,8 @@
-//! Saved build logs: plain files, standard input, and GitHub Actions log
-//! archives (a `.zip` of per-step `.txt` logs, recognised by its magic
-//! bytes, whatever its name).
+//! Saved build logs: plain files, standard input, and log archives and
+//! compressed logs (a GitHub Actions `.zip` of per-step `.txt` logs, a
+//! `.tar.gz`, a `.gz` or `.zst` log), recognised by their first bytes,
+//! whatever their name, and unpacked by the shared stage with each member
+//! read as a log.
 //!
 //! Each log is normalised before matching, line by line, so that what the
 //! rules see is the text a reader saw:
@@ -37,25 +39,19 @@ use super::describe_io_error;
 use super::paths::{file_fingerprint_path, unreadable_kind};
 use super::text::{self, TextEncoding};
 use super::{BlobSink, Chunk, Provenance, SkipReason, CHUNK_SIZE};
+use crate::blob::archive::{ArchiveInput, InflateBudget};
+use crate::blob::stage::{scan_archive, BlobKind, StageOptions};
 
 /// The name standard input is reported under.
 pub const STDIN_NAME: &str = "stdin";
-
-/// Bytes a zip file starts with (a local file header, or the end record of
-/// an empty archive).
-const ZIP_MAGIC: [&[u8]; 2] = [b"PK\x03\x04", b"PK\x05\x06"];
 
 /// Backward context kept before a chunk's new bytes, for look-behind.
 const BACK_CONTEXT: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct LogOptions {
-    /// Largest uncompressed size of one member of a log archive.
-    pub max_member_size: u64,
-    /// Largest total uncompressed size read from one log archive.
-    pub max_archive_size: u64,
-    /// Largest archive read from standard input (it must be held whole).
-    pub max_stdin_archive: u64,
+    /// Archive descent and its limits; members are read as logs.
+    pub stage: StageOptions,
     pub threads: usize,
     /// Bytes of normalised text per chunk.
     pub chunk_size: usize,
@@ -64,9 +60,11 @@ pub struct LogOptions {
 impl Default for LogOptions {
     fn default() -> LogOptions {
         LogOptions {
-            max_member_size: 512 << 20,
-            max_archive_size: 2 << 30,
-            max_stdin_archive: 512 << 20,
+            stage: StageOptions {
+                kind: BlobKind::Log,
+                limits_are_errors: true,
+                ..StageOptions::default()
+            },
             threads: 1,
             chunk_size: CHUNK_SIZE,
         }
@@ -133,9 +131,10 @@ fn scan_log_file(path: &Path, shown: &str, opts: &LogOptions, sink: &dyn BlobSin
 }
 
 /// Scans one log read from `input`: sniffs its head from what was read,
-/// then goes on as a zip archive, UTF-16 text or a plain log. `rewind` is
-/// the same file when the input is a regular file, so an archive is read
-/// in place instead of into memory.
+/// then goes on as an archive or compressed stream (through the shared
+/// stage, each member scanned as a log), UTF-16 text or a plain log.
+/// `rewind` is the same file when the input is a regular file, so an
+/// archive is read in place instead of as a stream.
 fn scan_log_reader<R: Read>(
     mut input: R,
     rewind: Option<File>,
@@ -157,24 +156,20 @@ fn scan_log_reader<R: Read>(
         return;
     }
     let head = &head[..got];
-    if is_zip(head) {
+    if let Some(kind) = opts.stage.archive_at(head, 0) {
+        let budget = InflateBudget::new(&opts.stage.archive);
         match rewind {
             Some(mut file) => match file.rewind() {
-                Ok(()) => scan_archive(file, prov, opts, sink),
+                Ok(()) => {
+                    let input = ArchiveInput::Seekable(&mut file);
+                    scan_archive(kind, input, prov, 0, &opts.stage, &budget, sink);
+                }
                 Err(e) => sink.error(format!("{shown}: {}", describe_io_error(&e))),
             },
             None => {
-                // A zip's directory is at its end: the archive must be held
-                // whole.
-                let mut data = head.to_vec();
-                let limit = opts.max_stdin_archive;
-                match input.take(limit + 1).read_to_end(&mut data) {
-                    Ok(_) if data.len() as u64 > limit => sink.error(format!(
-                        "{shown}: zip archive larger than {limit} bytes; pass it as a file"
-                    )),
-                    Ok(_) => scan_archive(Cursor::new(data), prov, opts, sink),
-                    Err(e) => sink.error(format!("{shown}: {}", describe_io_error(&e))),
-                }
+                let mut stream = Cursor::new(head).chain(input);
+                let input = ArchiveInput::Stream(&mut stream);
+                scan_archive(kind, input, prov, 0, &opts.stage, &budget, sink);
             }
         }
         return;
@@ -198,113 +193,6 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(filled)
-}
-
-fn is_zip(head: &[u8]) -> bool {
-    ZIP_MAGIC.iter().any(|m| head.starts_with(m))
-}
-
-/// Scans each file of a log archive as its own log, reported as
-/// `archive!member`. The sizes the archive declares are not trusted: bytes
-/// are counted as they are inflated.
-fn scan_archive<R: Read + Seek>(
-    reader: R,
-    archive_prov: &Provenance,
-    opts: &LogOptions,
-    sink: &dyn BlobSink,
-) {
-    let shown = archive_prov.path.as_str();
-    let mut archive = match zip::ZipArchive::new(reader) {
-        Ok(a) => a,
-        Err(e) => {
-            sink.error(format!("{shown}: corrupt zip archive ({})", first_line(&e)));
-            return;
-        }
-    };
-    let mut total: u64 = 0;
-    for index in 0..archive.len() {
-        let member = match archive.by_index(index) {
-            Ok(m) => m,
-            Err(e) => {
-                sink.error(format!(
-                    "{shown}: corrupt zip archive, entry {index} ({})",
-                    first_line(&e)
-                ));
-                continue;
-            }
-        };
-        let raw_name = String::from_utf8_lossy(member.name_raw()).into_owned();
-        let name = raw_name.replace('\\', "/");
-        let member_path = format!("{shown}!{name}");
-        if member.is_dir() {
-            continue;
-        }
-        let hostile = name.starts_with('/')
-            || name.split('/').any(|part| part == "..")
-            || member.enclosed_name().is_none();
-        if hostile {
-            sink.error(format!("{member_path}: unsafe path in archive, not read"));
-            continue;
-        }
-        if member.size() > opts.max_member_size {
-            sink.error(format!(
-                "{member_path}: larger than {} bytes uncompressed, not read",
-                opts.max_member_size
-            ));
-            continue;
-        }
-        let remaining = opts.max_archive_size.saturating_sub(total);
-        if remaining == 0 {
-            sink.error(format!(
-                "{shown}: more than {} bytes uncompressed, the rest is not read",
-                opts.max_archive_size
-            ));
-            return;
-        }
-        let limit = opts.max_member_size.min(remaining);
-        let mut counted = CountingReader {
-            inner: member.take(limit + 1),
-            count: 0,
-        };
-        let prov = Provenance::path(member_path.clone())
-            .with_fingerprint_path(format!("{}!{name}", archive_prov.fingerprint_path()));
-        let result = scan_log_stream(
-            BufReader::with_capacity(64 * 1024, &mut counted),
-            &prov,
-            opts.chunk_size,
-            sink,
-        );
-        total += counted.count;
-        match result {
-            Err(e) => sink.error(format!("{member_path}: corrupt or unreadable ({e})")),
-            Ok(()) if counted.count > limit => {
-                sink.error(format!(
-                    "{member_path}: inflates past the size limit ({limit} bytes), rest not read"
-                ));
-                if limit < opts.max_member_size {
-                    return;
-                }
-            }
-            Ok(()) => {}
-        }
-    }
-}
-
-struct CountingReader<R> {
-    inner: R,
-    count: u64,
-}
-
-impl<R: Read> Read for CountingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count += n as u64;
-        Ok(n)
-    }
-}
-
-fn first_line(e: &dyn std::fmt::Display) -> String {
-    e.to_string().lines().next().unwrap_or("error").to_string()
 }
 
 /// Reads one log, normalises it and hands it to `sink` in overlapping
