@@ -77,7 +77,7 @@ pub fn scan_paths(paths: &[PathBuf], opts: &FsOptions, sink: &dyn BlobSink) {
         .then(|| Arc::new(IgnoreTally::default()));
     let filter_tally = tally.clone();
     builder
-        .threads(opts.threads.max(1))
+        .threads(opts.threads.clamp(1, MAX_WALK_THREADS))
         .hidden(false)
         .follow_links(opts.follow_links)
         .git_ignore(opts.respect_ignore)
@@ -145,6 +145,10 @@ pub fn scan_paths(paths: &[PathBuf], opts: &FsOptions, sink: &dyn BlobSink) {
         sink.skipped_count(SkipReason::IgnoredFolder, folders);
     }
 }
+
+/// The walker's idle threads poll for work: past a few hundred they spend
+/// seconds contending with each other, which no file system repays.
+const MAX_WALK_THREADS: usize = 128;
 
 /// Never walked, never counted as ignored.
 const GIT_DIR: &str = ".git";

@@ -84,8 +84,10 @@ pub fn scan_logs(inputs: &[String], opts: &LogOptions, sink: &dyn BlobSink) {
             }
         });
     };
+    // One input per pool thread at most: a thread with no input to read
+    // would only cost its start-up.
     match rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads.max(1))
+        .num_threads(opts.threads.clamp(1, inputs.len().max(1)))
         .build()
     {
         Ok(pool) => pool.install(run),

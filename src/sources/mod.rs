@@ -322,7 +322,11 @@ pub fn feed_reader<R: Read>(
             },
         )
     };
-    let parallel = parallel.max(1);
+    // Chunk matching is CPU-bound: workers beyond the cores only add
+    // threads to start and chunks to hold (each queued chunk is up to
+    // `chunk_size` bytes), whatever `--threads` asked for.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parallel = parallel.clamp(1, cores);
     if parallel == 1 {
         while !sink.should_stop() {
             let Some(c) = chunks.next_chunk()? else {
