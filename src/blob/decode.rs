@@ -526,7 +526,9 @@ fn push_char(out: &mut Vec<u8>, c: u32) {
 }
 
 /// Runs of lines joined by a trailing backslash, as a shell reads them: the
-/// backslash and the line break go, the next line's indentation stays.
+/// backslash and the line break go, the next line's indentation stays. A
+/// CRLF line break counts as one: scripts and Dockerfiles saved on Windows
+/// are run by tools that read it so.
 fn line_continuations(
     data: &[u8],
     limits: &DecodeLimits,
@@ -534,19 +536,21 @@ fn line_continuations(
     budget: &mut usize,
 ) {
     let mut from = 0;
-    while let Some(p) = memchr::memmem::find(&data[from..], b"\\\n") {
-        let at = from + p;
+    let mut continuations = Continuations::new(data);
+    while let Some(at) = continuations.next(data, from) {
         let start = memchr::memrchr(b'\n', &data[..at]).map_or(0, |n| n + 1);
         // The run goes on while each line ends in a backslash.
         let mut end = at;
         loop {
-            let next = end + 2;
+            let next = end + continuation_len(data, end);
             match memchr::memchr(b'\n', &data[next.min(data.len())..]) {
-                Some(n) if n > 0 && data[next + n - 1] == b'\\' => end = next + n - 1,
-                Some(n) => {
-                    end = next + n;
-                    break;
-                }
+                Some(n) => match continued_at(data, next + n) {
+                    Some(backslash) if backslash >= next => end = backslash,
+                    _ => {
+                        end = line_end(data, next + n);
+                        break;
+                    }
+                },
                 None => {
                     end = data.len();
                     break;
@@ -561,11 +565,12 @@ fn line_continuations(
         let mut bytes = Vec::with_capacity(run.len());
         let mut k = 0;
         while k < run.len() {
-            if run[k] == b'\\' && run.get(k + 1) == Some(&b'\n') {
-                k += 2;
-            } else {
-                bytes.push(run[k]);
-                k += 1;
+            match continuation_len(run, k) {
+                0 => {
+                    bytes.push(run[k]);
+                    k += 1;
+                }
+                n => k += n,
             }
         }
         keep(
@@ -579,6 +584,67 @@ fn line_continuations(
         if from >= data.len() {
             break;
         }
+    }
+}
+
+/// Backslashes that end a line, in order; each kind of line break is
+/// searched for once per stretch of the data, not once per run.
+struct Continuations {
+    lf: Option<usize>,
+    crlf: Option<usize>,
+}
+
+impl Continuations {
+    const LF: &'static [u8] = b"\\\n";
+    const CRLF: &'static [u8] = b"\\\r\n";
+
+    fn new(data: &[u8]) -> Continuations {
+        Continuations {
+            lf: memchr::memmem::find(data, Self::LF),
+            crlf: memchr::memmem::find(data, Self::CRLF),
+        }
+    }
+
+    /// The first one at or after `from`.
+    fn next(&mut self, data: &[u8], from: usize) -> Option<usize> {
+        let find = |needle: &[u8]| memchr::memmem::find(&data[from..], needle).map(|n| from + n);
+        if self.lf.is_some_and(|p| p < from) {
+            self.lf = find(Self::LF);
+        }
+        if self.crlf.is_some_and(|p| p < from) {
+            self.crlf = find(Self::CRLF);
+        }
+        match (self.lf, self.crlf) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// The backslash that continues the line ending at the newline `nl`.
+fn continued_at(data: &[u8], nl: usize) -> Option<usize> {
+    let mut k = nl;
+    if k > 0 && data[k - 1] == b'\r' {
+        k -= 1;
+    }
+    (k > 0 && data[k - 1] == b'\\').then(|| k - 1)
+}
+
+/// Length of the backslash and line break at `at`, 0 if there is none.
+fn continuation_len(data: &[u8], at: usize) -> usize {
+    match data.get(at..(at + 3).min(data.len())) {
+        Some([b'\\', b'\n', ..]) => 2,
+        Some([b'\\', b'\r', b'\n']) => 3,
+        _ => 0,
+    }
+}
+
+/// Where the line ending at the newline `nl` ends, its CR left out.
+fn line_end(data: &[u8], nl: usize) -> usize {
+    if nl > 0 && data[nl - 1] == b'\r' {
+        nl - 1
+    } else {
+        nl
     }
 }
 
@@ -684,6 +750,18 @@ mod tests {
     }
 
     #[test]
+    fn line_continuations_with_crlf_line_breaks() {
+        let script = "RUN curl -H 'token ghp_abc\\\r\ndef' \\\r\n  https://x\r\nRUN true\r\n";
+        let d = decoded(script);
+        let joined: Vec<_> = d
+            .iter()
+            .filter(|x| x.0 == Encoding::LineContinuation)
+            .collect();
+        assert_eq!(joined.len(), 1, "{d:?}");
+        assert_eq!(joined[0].2, "RUN curl -H 'token ghp_abcdef'   https://x");
+    }
+
+    #[test]
     fn budget_bounds_the_total() {
         let enc = STANDARD.encode("a fairly long line of plain text to decode");
         let text = vec![enc.as_str(); 100].join("\n");
@@ -708,7 +786,7 @@ mod tests {
                     state ^= state << 13;
                     state ^= state >> 7;
                     state ^= state << 17;
-                    b"\\\"'%\nAZaz09+/=_-x u"[(state % 18) as usize]
+                    b"\\\"'%\r\nAZaz09+/=_-x u"[(state % 19) as usize]
                 })
                 .collect();
             for d in decode_spans(&data, &DecodeLimits::default()) {
