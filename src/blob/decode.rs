@@ -198,7 +198,7 @@ fn word_runs(data: &[u8], limits: &DecodeLimits, out: &mut Vec<DecodedSpan>, bud
     let mut i = 0;
     while i + shortest <= data.len() {
         let window = &data[i..i + shortest];
-        if let Some(q) = window.iter().rposition(|&b| !is_base64_byte(b)) {
+        if let Some(q) = rightmost_non_base64(window) {
             i += q + 1;
             continue;
         }
@@ -223,6 +223,45 @@ fn word_runs(data: &[u8], limits: &DecodeLimits, out: &mut Vec<DecodedSpan>, bud
         }
         i = next;
     }
+}
+
+/// The last byte of `window` that cannot be in a base64 run, looked for
+/// eight bytes at a time from the end.
+fn rightmost_non_base64(window: &[u8]) -> Option<usize> {
+    let mut end = window.len();
+    while end >= 8 {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&window[end - 8..end]);
+        let others = non_base64_bytes(u64::from_le_bytes(word));
+        if others != 0 {
+            return Some(end - 8 + (63 - others.leading_zeros() as usize) / 8);
+        }
+        end -= 8;
+    }
+    window[..end].iter().rposition(|&b| !is_base64_byte(b))
+}
+
+/// The high bit of each byte of `w` that is not a base64 byte, all eight
+/// bytes compared at once.
+fn non_base64_bytes(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let ascii = !w & HIGH;
+    let low7 = w & !HIGH;
+    // With the high bit clear, adding never carries into the next byte.
+    let at_least = |lo: u8| low7_add(low7, 0x80 - lo) & HIGH;
+    let at_most = |hi: u8| !low7_add(low7, 0x7f - hi) & HIGH;
+    let digit = at_least(b'0') & at_most(b'9');
+    let folded = low7 | ONES * 0x20;
+    let letter = low7_add(folded, 0x80 - b'a') & !low7_add(folded, 0x7f - b'z') & HIGH;
+    let equal = |c: u8| !low7_add(low7 ^ (ONES * u64::from(c)), 0x7f) & HIGH;
+    let base64 = (digit | letter | equal(b'+') | equal(b'/') | equal(b'-') | equal(b'_')) & ascii;
+    !base64 & HIGH
+}
+
+/// Adds `n` to every byte of `w`, whose bytes are all below 0x80.
+fn low7_add(w: u64, n: u8) -> u64 {
+    w.wrapping_add(0x0101_0101_0101_0101 * u64::from(n))
 }
 
 /// Decodes the base64 run `body` (its padding ends at `padded_end`) if it
@@ -759,6 +798,21 @@ mod tests {
             .collect();
         assert_eq!(joined.len(), 1, "{d:?}");
         assert_eq!(joined[0].2, "RUN curl -H 'token ghp_abcdef'   https://x");
+    }
+
+    #[test]
+    fn eight_bytes_at_a_time_agrees_with_one_at_a_time() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut w = *b"AAAAAAAA";
+                w[at] = b;
+                let expect = (!is_base64_byte(b)).then_some(at);
+                assert_eq!(rightmost_non_base64(&w), expect, "byte {b:#x} at {at}");
+            }
+        }
+        assert_eq!(rightmost_non_base64(b"ab.cdefghijklmnopq"), Some(2));
+        assert_eq!(rightmost_non_base64(b"abcdefghij klmnopq"), Some(10));
+        assert_eq!(rightmost_non_base64(b"x+y/z-w_0123456789ABC"), None);
     }
 
     #[test]
