@@ -252,7 +252,7 @@ fn non_base64_bytes(w: u64) -> u64 {
     let at_least = |lo: u8| low7_add(low7, 0x80 - lo) & HIGH;
     let at_most = |hi: u8| !low7_add(low7, 0x7f - hi) & HIGH;
     let digit = at_least(b'0') & at_most(b'9');
-    let folded = low7 | ONES * 0x20;
+    let folded = low7 | (ONES * 0x20);
     let letter = low7_add(folded, 0x80 - b'a') & !low7_add(folded, 0x7f - b'z') & HIGH;
     let equal = |c: u8| !low7_add(low7 ^ (ONES * u64::from(c)), 0x7f) & HIGH;
     let base64 = (digit | letter | equal(b'+') | equal(b'/') | equal(b'-') | equal(b'_')) & ascii;
