@@ -302,19 +302,25 @@ impl Scanner {
                 continue;
             }
             let child = prov.decoded(span.encoding.as_str());
-            let start = position(span.span.start);
-            let end = if span.span.end > span.span.start {
-                let (l, c) = position(span.span.end - 1);
-                (l, c + 1)
-            } else {
-                start
-            };
             let whole = 0..span.bytes.len();
-            let placement = Placement::Fixed { start, end };
+            // Positions are counted only for a run that holds a finding:
+            // counting lines for every run of a busy file is quadratic.
+            let placement = Placement::Encoded {
+                span: span.span.clone(),
+                position,
+            };
             let mut found = self.match_bytes(&child, &span.bytes, &whole, &placement, found_around);
             if depth < self.max_decode_depth {
                 found.extend_from_slice(found_around);
-                self.scan_decodings(&child, &span.bytes, &whole, &|_| start, &found, depth + 1);
+                let outer = span.span.start;
+                self.scan_decodings(
+                    &child,
+                    &span.bytes,
+                    &whole,
+                    &|_| position(outer),
+                    &found,
+                    depth + 1,
+                );
             }
         }
     }
@@ -378,7 +384,16 @@ impl Scanner {
                         chunk.position_from(m.secret_start, (line, column), m.secret_end);
                     (line, column, end_line, end_column)
                 }
-                Placement::Fixed { start, end } => (start.0, start.1, end.0, end.1),
+                Placement::Encoded { span, position } => {
+                    let (line, column) = position(span.start);
+                    let (end_line, end_column) = if span.end > span.start {
+                        let (l, c) = position(span.end - 1);
+                        (l, c + 1)
+                    } else {
+                        (line, column)
+                    };
+                    (line, column, end_line, end_column)
+                }
             };
             let (line_text, line_masked) = excerpt(data, &m, &secrets);
             matched.push(secret.clone());
@@ -416,8 +431,12 @@ enum Placement<'c, 'd> {
     Chunk(&'c Chunk<'d>),
     /// The chunk's bytes were rewritten from the input: a map back.
     Mapped(&'c dyn Fn(usize) -> (u64, u64)),
-    /// Decoded text: every match is placed at the encoded run it came from.
-    Fixed { start: (u64, u64), end: (u64, u64) },
+    /// Decoded text: every match is placed at the encoded run it came
+    /// from, `span` of the parent that `position` places.
+    Encoded {
+        span: Range<usize>,
+        position: &'c dyn Fn(usize) -> (u64, u64),
+    },
 }
 
 /// The secrets of all matches, in order, overlapping ones merged.

@@ -87,8 +87,7 @@ const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIEN
 pub fn decode_spans(data: &[u8], limits: &DecodeLimits) -> Vec<DecodedSpan> {
     let mut out = Vec::new();
     let mut budget = limits.max_total;
-    base64_runs(data, limits, &mut out, &mut budget);
-    hex_runs(data, limits, &mut out, &mut budget);
+    word_runs(data, limits, &mut out, &mut budget);
     percent_runs(data, limits, &mut out, &mut budget);
     escaped_strings(data, limits, &mut out, &mut budget);
     line_continuations(data, limits, &mut out, &mut budget);
@@ -129,73 +128,251 @@ pub fn is_text(bytes: &[u8]) -> bool {
     }
 }
 
-fn is_base64_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+/// What a byte can be part of, as bits: one table lookup classifies it for
+/// both base64 and hex.
+const B64: u8 = 1;
+const UPPER: u8 = 2;
+const LOWER: u8 = 4;
+const STD_ONLY: u8 = 8;
+const URL_ONLY: u8 = 16;
+const NOT_HEX: u8 = 32;
+
+const CLASS: [u8; 256] = byte_classes();
+
+const fn byte_classes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = match c {
+            b'0'..=b'9' => B64,
+            b'A'..=b'F' => B64 | UPPER,
+            b'G'..=b'Z' => B64 | UPPER | NOT_HEX,
+            b'a'..=b'f' => B64 | LOWER,
+            b'g'..=b'z' => B64 | LOWER | NOT_HEX,
+            b'+' | b'/' => B64 | STD_ONLY | NOT_HEX,
+            b'-' | b'_' => B64 | URL_ONLY | NOT_HEX,
+            _ => 0,
+        };
+        b += 1;
+    }
+    t
 }
 
-fn base64_runs(data: &[u8], limits: &DecodeLimits, out: &mut Vec<DecodedSpan>, budget: &mut usize) {
+/// Six-bit values of the base64 digits, both alphabets at once: a run
+/// holding `+`/`/` and `-`/`_` together is never decoded.
+const SEXTET: [u8; 256] = sextets();
+
+const fn sextets() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => 0,
+        };
+        b += 1;
+    }
+    t
+}
+
+fn is_base64_byte(b: u8) -> bool {
+    CLASS[usize::from(b)] & B64 != 0
+}
+
+/// Base64 and hex runs in one pass. Both are runs of base64 bytes (hex
+/// digits are among them) at least as long as the shorter minimum, so the
+/// pass looks at a window of that length from its right end: the first
+/// byte there that cannot be in a run moves the window past it. Most of a
+/// source file is short words between punctuation, so most bytes are never
+/// looked at.
+fn word_runs(data: &[u8], limits: &DecodeLimits, out: &mut Vec<DecodedSpan>, budget: &mut usize) {
+    let shortest = limits.min_base64.min(limits.min_hex).max(1);
+    // `i` is always where a run would start: at 0 or after a byte that is
+    // not part of one.
     let mut i = 0;
-    while i < data.len() {
-        if !is_base64_byte(data[i]) {
-            i += 1;
+    while i + shortest <= data.len() {
+        let window = &data[i..i + shortest];
+        if let Some(q) = rightmost_non_base64(window) {
+            i += q + 1;
             continue;
         }
         let start = i;
-        let (mut upper, mut lower, mut std_only, mut url_only) = (false, false, false, false);
-        while i < data.len() && is_base64_byte(data[i]) {
-            match data[i] {
-                b'A'..=b'Z' => upper = true,
-                b'a'..=b'z' => lower = true,
-                b'+' | b'/' => std_only = true,
-                b'-' | b'_' => url_only = true,
-                _ => {}
-            }
-            i += 1;
+        let mut class = window.iter().fold(0, |c, &b| c | CLASS[usize::from(b)]);
+        let mut end = start + shortest;
+        while end < data.len() && is_base64_byte(data[end]) {
+            class |= CLASS[usize::from(data[end])];
+            end += 1;
         }
-        let body_end = i;
-        while i < data.len() && data[i] == b'=' && i - body_end < 2 {
-            i += 1;
+        let mut next = end;
+        while next < data.len() && data[next] == b'=' && next - end < 2 {
+            next += 1;
         }
-        let len = body_end - start;
-        // Encoded text mixes cases; a run in one case is a word or a hash.
-        if len < limits.min_base64 || len > limits.max_span || !(upper && lower) {
-            continue;
+        if end - start >= limits.min_base64 {
+            base64_run(data, start..end, next, class, limits, out, budget);
         }
-        if std_only && url_only || len % 4 == 1 {
-            continue;
+        if end - start >= limits.min_hex
+            && (class & NOT_HEX == 0 || class & (STD_ONLY | URL_ONLY) != 0)
+        {
+            hex_runs(data, start..end, limits, out, budget);
         }
-        let engine = if url_only { &URL_SAFE } else { &STD };
-        if let Ok(bytes) = engine.decode(&data[start..body_end]) {
-            keep(out, budget, Encoding::Base64, data, start..i, bytes);
-        }
+        i = next;
     }
 }
 
-fn hex_runs(data: &[u8], limits: &DecodeLimits, out: &mut Vec<DecodedSpan>, budget: &mut usize) {
-    let mut i = 0;
-    while i < data.len() {
-        if !data[i].is_ascii_hexdigit() || i > 0 && data[i - 1].is_ascii_alphanumeric() {
+/// The last byte of `window` that cannot be in a base64 run, looked for
+/// eight bytes at a time from the end.
+fn rightmost_non_base64(window: &[u8]) -> Option<usize> {
+    let mut end = window.len();
+    while end >= 8 {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&window[end - 8..end]);
+        let others = non_base64_bytes(u64::from_le_bytes(word));
+        if others != 0 {
+            return Some(end - 8 + (63 - others.leading_zeros() as usize) / 8);
+        }
+        end -= 8;
+    }
+    window[..end].iter().rposition(|&b| !is_base64_byte(b))
+}
+
+/// The high bit of each byte of `w` that is not a base64 byte, all eight
+/// bytes compared at once.
+fn non_base64_bytes(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let ascii = !w & HIGH;
+    let low7 = w & !HIGH;
+    // With the high bit clear, adding never carries into the next byte.
+    let at_least = |lo: u8| low7_add(low7, 0x80 - lo) & HIGH;
+    let at_most = |hi: u8| !low7_add(low7, 0x7f - hi) & HIGH;
+    let digit = at_least(b'0') & at_most(b'9');
+    let folded = low7 | (ONES * 0x20);
+    let letter = low7_add(folded, 0x80 - b'a') & !low7_add(folded, 0x7f - b'z') & HIGH;
+    let equal = |c: u8| !low7_add(low7 ^ (ONES * u64::from(c)), 0x7f) & HIGH;
+    let base64 = (digit | letter | equal(b'+') | equal(b'/') | equal(b'-') | equal(b'_')) & ascii;
+    !base64 & HIGH
+}
+
+/// Adds `n` to every byte of `w`, whose bytes are all below 0x80.
+fn low7_add(w: u64, n: u8) -> u64 {
+    w.wrapping_add(0x0101_0101_0101_0101 * u64::from(n))
+}
+
+/// Decodes the base64 run `body` (its padding ends at `padded_end`) if it
+/// can be encoded text.
+fn base64_run(
+    data: &[u8],
+    body: Range<usize>,
+    padded_end: usize,
+    class: u8,
+    limits: &DecodeLimits,
+    out: &mut Vec<DecodedSpan>,
+    budget: &mut usize,
+) {
+    let len = body.len();
+    // Encoded text mixes cases; a run in one case is a word or a hash.
+    if len > limits.max_span || class & (UPPER | LOWER) != UPPER | LOWER {
+        return;
+    }
+    if class & (STD_ONLY | URL_ONLY) == STD_ONLY | URL_ONLY || len % 4 == 1 {
+        return;
+    }
+    let run = &data[body.clone()];
+    if !base64_starts_as_text(run) {
+        return;
+    }
+    let engine = if class & URL_ONLY != 0 {
+        &URL_SAFE
+    } else {
+        &STD
+    };
+    if let Ok(bytes) = engine.decode(run) {
+        keep(
+            out,
+            budget,
+            Encoding::Base64,
+            data,
+            body.start..padded_end,
+            bytes,
+        );
+    }
+}
+
+/// Whether the first bytes `run` decodes to could begin text: identifiers
+/// (`TestContainerCreate...`) fail here, before a full decode is paid for.
+fn base64_starts_as_text(run: &[u8]) -> bool {
+    let mut head = [0u8; 6];
+    let groups = (run.len() / 4).min(2);
+    for g in 0..groups {
+        let q = &run[g * 4..g * 4 + 4];
+        let v = q
+            .iter()
+            .fold(0u32, |acc, &b| acc << 6 | u32::from(SEXTET[usize::from(b)]));
+        head[g * 3..g * 3 + 3].copy_from_slice(&v.to_be_bytes()[1..]);
+    }
+    starts_as_text(&head[..groups * 3])
+}
+
+/// Whether `head`, the first bytes of a decoding, could begin text: no
+/// control byte, and UTF-8 but for a character cut at its end.
+fn starts_as_text(head: &[u8]) -> bool {
+    if head
+        .iter()
+        .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) || b == 0x7f)
+    {
+        return false;
+    }
+    match std::str::from_utf8(head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    }
+}
+
+/// Hex runs inside the base64 run `within`: maximal runs of hex digits
+/// between bytes that are not letters or digits.
+fn hex_runs(
+    data: &[u8],
+    within: Range<usize>,
+    limits: &DecodeLimits,
+    out: &mut Vec<DecodedSpan>,
+    budget: &mut usize,
+) {
+    let mut i = within.start;
+    while i < within.end {
+        if !data[i].is_ascii_hexdigit() || i > within.start && data[i - 1].is_ascii_alphanumeric() {
             i += 1;
             continue;
         }
         let start = i;
-        while i < data.len() && data[i].is_ascii_hexdigit() {
+        while i < within.end && data[i].is_ascii_hexdigit() {
             i += 1;
         }
         // A hex run ends at a word boundary; `deadbeefCafe...xyz` is a word.
-        if i < data.len() && data[i].is_ascii_alphanumeric() {
+        if i < within.end && data[i].is_ascii_alphanumeric() {
             continue;
         }
         let len = i - start;
         if len < limits.min_hex || len > limits.max_span || len % 2 == 1 {
             continue;
         }
-        let bytes: Vec<u8> = data[start..i]
-            .chunks_exact(2)
-            .map(|p| hex_value(p[0]) << 4 | hex_value(p[1]))
-            .collect();
+        let pairs = data[start..i].chunks_exact(2);
+        let head: Vec<u8> = pairs.clone().take(8).map(hex_pair).collect();
+        if !starts_as_text(&head) {
+            continue;
+        }
+        let bytes: Vec<u8> = pairs.map(hex_pair).collect();
         keep(out, budget, Encoding::Hex, data, start..i, bytes);
     }
+}
+
+fn hex_pair(p: &[u8]) -> u8 {
+    hex_value(p[0]) << 4 | hex_value(p[1])
 }
 
 fn hex_value(b: u8) -> u8 {
@@ -263,15 +440,36 @@ fn percent_runs(
 
 /// Quoted strings holding backslash escapes, decoded as JSON and the
 /// C-family languages read them. A string ends at its closing quote or at
-/// the end of its line; one with no escape is left alone.
+/// the end of its line; one with no escape is left alone. Only lines with
+/// a backslash can hold one, so the others are passed over.
 fn escaped_strings(
     data: &[u8],
     limits: &DecodeLimits,
     out: &mut Vec<DecodedSpan>,
     budget: &mut usize,
 ) {
-    let mut i = 0;
-    while i < data.len() {
+    let mut from = 0;
+    while let Some(p) = memchr::memchr(b'\\', &data[from..]) {
+        let at = from + p;
+        let line_start = memchr::memrchr(b'\n', &data[from..at]).map_or(from, |n| from + n + 1);
+        let line_end = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |n| at + n);
+        escaped_strings_in_line(data, line_start..line_end, limits, out, budget);
+        from = line_end + 1;
+        if from >= data.len() {
+            break;
+        }
+    }
+}
+
+fn escaped_strings_in_line(
+    data: &[u8],
+    line: Range<usize>,
+    limits: &DecodeLimits,
+    out: &mut Vec<DecodedSpan>,
+    budget: &mut usize,
+) {
+    let mut i = line.start;
+    while i < line.end {
         let quote = data[i];
         if quote != b'"' && quote != b'\'' {
             i += 1;
@@ -280,20 +478,16 @@ fn escaped_strings(
         let start = i + 1;
         let mut k = start;
         let mut escapes = false;
-        while k < data.len() && data[k] != quote && data[k] != b'\n' {
-            if data[k] == b'\\' && k + 1 < data.len() && data[k + 1] != b'\n' {
+        while k < line.end && data[k] != quote {
+            if data[k] == b'\\' && k + 1 < line.end {
                 escapes = true;
                 k += 2;
             } else {
                 k += 1;
             }
         }
-        let end = k.min(data.len());
-        i = if end < data.len() && data[end] == quote {
-            end + 1
-        } else {
-            end
-        };
+        let end = k.min(line.end);
+        i = if end < line.end { end + 1 } else { end };
         if !escapes || end - start > limits.max_span {
             continue;
         }
@@ -371,7 +565,9 @@ fn push_char(out: &mut Vec<u8>, c: u32) {
 }
 
 /// Runs of lines joined by a trailing backslash, as a shell reads them: the
-/// backslash and the line break go, the next line's indentation stays.
+/// backslash and the line break go, the next line's indentation stays. A
+/// CRLF line break counts as one: scripts and Dockerfiles saved on Windows
+/// are run by tools that read it so.
 fn line_continuations(
     data: &[u8],
     limits: &DecodeLimits,
@@ -379,19 +575,21 @@ fn line_continuations(
     budget: &mut usize,
 ) {
     let mut from = 0;
-    while let Some(p) = memchr::memmem::find(&data[from..], b"\\\n") {
-        let at = from + p;
+    let mut continuations = Continuations::new(data);
+    while let Some(at) = continuations.next(data, from) {
         let start = memchr::memrchr(b'\n', &data[..at]).map_or(0, |n| n + 1);
         // The run goes on while each line ends in a backslash.
         let mut end = at;
         loop {
-            let next = end + 2;
+            let next = end + continuation_len(data, end);
             match memchr::memchr(b'\n', &data[next.min(data.len())..]) {
-                Some(n) if n > 0 && data[next + n - 1] == b'\\' => end = next + n - 1,
-                Some(n) => {
-                    end = next + n;
-                    break;
-                }
+                Some(n) => match continued_at(data, next + n) {
+                    Some(backslash) if backslash >= next => end = backslash,
+                    _ => {
+                        end = line_end(data, next + n);
+                        break;
+                    }
+                },
                 None => {
                     end = data.len();
                     break;
@@ -406,11 +604,12 @@ fn line_continuations(
         let mut bytes = Vec::with_capacity(run.len());
         let mut k = 0;
         while k < run.len() {
-            if run[k] == b'\\' && run.get(k + 1) == Some(&b'\n') {
-                k += 2;
-            } else {
-                bytes.push(run[k]);
-                k += 1;
+            match continuation_len(run, k) {
+                0 => {
+                    bytes.push(run[k]);
+                    k += 1;
+                }
+                n => k += n,
             }
         }
         keep(
@@ -424,6 +623,67 @@ fn line_continuations(
         if from >= data.len() {
             break;
         }
+    }
+}
+
+/// Backslashes that end a line, in order; each kind of line break is
+/// searched for once per stretch of the data, not once per run.
+struct Continuations {
+    lf: Option<usize>,
+    crlf: Option<usize>,
+}
+
+impl Continuations {
+    const LF: &'static [u8] = b"\\\n";
+    const CRLF: &'static [u8] = b"\\\r\n";
+
+    fn new(data: &[u8]) -> Continuations {
+        Continuations {
+            lf: memchr::memmem::find(data, Self::LF),
+            crlf: memchr::memmem::find(data, Self::CRLF),
+        }
+    }
+
+    /// The first one at or after `from`.
+    fn next(&mut self, data: &[u8], from: usize) -> Option<usize> {
+        let find = |needle: &[u8]| memchr::memmem::find(&data[from..], needle).map(|n| from + n);
+        if self.lf.is_some_and(|p| p < from) {
+            self.lf = find(Self::LF);
+        }
+        if self.crlf.is_some_and(|p| p < from) {
+            self.crlf = find(Self::CRLF);
+        }
+        match (self.lf, self.crlf) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// The backslash that continues the line ending at the newline `nl`.
+fn continued_at(data: &[u8], nl: usize) -> Option<usize> {
+    let mut k = nl;
+    if k > 0 && data[k - 1] == b'\r' {
+        k -= 1;
+    }
+    (k > 0 && data[k - 1] == b'\\').then(|| k - 1)
+}
+
+/// Length of the backslash and line break at `at`, 0 if there is none.
+fn continuation_len(data: &[u8], at: usize) -> usize {
+    match data.get(at..(at + 3).min(data.len())) {
+        Some([b'\\', b'\n', ..]) => 2,
+        Some([b'\\', b'\r', b'\n']) => 3,
+        _ => 0,
+    }
+}
+
+/// Where the line ending at the newline `nl` ends, its CR left out.
+fn line_end(data: &[u8], nl: usize) -> usize {
+    if nl > 0 && data[nl - 1] == b'\r' {
+        nl - 1
+    } else {
+        nl
     }
 }
 
@@ -529,6 +789,33 @@ mod tests {
     }
 
     #[test]
+    fn line_continuations_with_crlf_line_breaks() {
+        let script = "RUN curl -H 'token ghp_abc\\\r\ndef' \\\r\n  https://x\r\nRUN true\r\n";
+        let d = decoded(script);
+        let joined: Vec<_> = d
+            .iter()
+            .filter(|x| x.0 == Encoding::LineContinuation)
+            .collect();
+        assert_eq!(joined.len(), 1, "{d:?}");
+        assert_eq!(joined[0].2, "RUN curl -H 'token ghp_abcdef'   https://x");
+    }
+
+    #[test]
+    fn eight_bytes_at_a_time_agrees_with_one_at_a_time() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut w = *b"AAAAAAAA";
+                w[at] = b;
+                let expect = (!is_base64_byte(b)).then_some(at);
+                assert_eq!(rightmost_non_base64(&w), expect, "byte {b:#x} at {at}");
+            }
+        }
+        assert_eq!(rightmost_non_base64(b"ab.cdefghijklmnopq"), Some(2));
+        assert_eq!(rightmost_non_base64(b"abcdefghij klmnopq"), Some(10));
+        assert_eq!(rightmost_non_base64(b"x+y/z-w_0123456789ABC"), None);
+    }
+
+    #[test]
     fn budget_bounds_the_total() {
         let enc = STANDARD.encode("a fairly long line of plain text to decode");
         let text = vec![enc.as_str(); 100].join("\n");
@@ -553,7 +840,7 @@ mod tests {
                     state ^= state << 13;
                     state ^= state >> 7;
                     state ^= state << 17;
-                    b"\\\"'%\nAZaz09+/=_-x u"[(state % 18) as usize]
+                    b"\\\"'%\r\nAZaz09+/=_-x u"[(state % 19) as usize]
                 })
                 .collect();
             for d in decode_spans(&data, &DecodeLimits::default()) {
