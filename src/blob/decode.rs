@@ -480,7 +480,7 @@ fn escaped_strings_in_line(
         let mut escapes = false;
         while k < line.end && data[k] != quote {
             if data[k] == b'\\' && k + 1 < line.end {
-                escapes = true;
+                escapes |= hides_text(data[k + 1]);
                 k += 2;
             } else {
                 k += 1;
@@ -494,6 +494,19 @@ fn escaped_strings_in_line(
         let bytes = unescape(&data[start..end]);
         keep(out, budget, Encoding::Escaped, data, start..end, bytes);
     }
+}
+
+/// Whether an escape changes text a rule could match: quotes, backslashes,
+/// slashes, `$`, backticks and code points do; `\n`, `\t` and the other
+/// whitespace escapes only stand for blanks, which no secret holds, so a
+/// string with nothing else is matched well enough as written (most
+/// strings in source code are of that kind, and decoding them would scan
+/// them twice).
+fn hides_text(escaped: u8) -> bool {
+    matches!(
+        escaped,
+        b'"' | b'\'' | b'\\' | b'/' | b'u' | b'x' | b'$' | b'`'
+    )
 }
 
 /// Decodes `\n`, `\t`, `\r`, `\b`, `\f`, `\/`, `\\`, quotes, `\xNN` and
@@ -746,6 +759,18 @@ mod tests {
         let d = decoded("DATABASE_URL=postgres://app:S3cr%40t%2Fpw@db:5432/app\n");
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].2, "DATABASE_URL=postgres://app:S3cr@t/pw@db:5432/app");
+    }
+
+    #[test]
+    fn strings_with_only_whitespace_escapes_are_matched_as_written() {
+        let go = "\tlog.Printf(\"starting %s\\n\", name)\n\tfmt.Println(\"a\\tb\\r\\n\")\n";
+        assert!(
+            decoded(go).iter().all(|d| d.0 != Encoding::Escaped),
+            "{:?}",
+            decoded(go)
+        );
+        let quoted = "msg := \"token=\\\"abc\\\"\\n\"\n";
+        assert!(decoded(quoted).iter().any(|d| d.0 == Encoding::Escaped));
     }
 
     #[test]
