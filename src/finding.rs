@@ -239,6 +239,25 @@ pub fn sort_and_dedup(findings: &mut Vec<Finding>) {
     findings.dedup_by(|a, b| a.key().same_finding(&b.key()));
 }
 
+/// Scanned content decides paths, archive member names and excerpts;
+/// control characters in them could move the cursor or recolour the
+/// terminal, so they are shown as `\xNN` instead.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            if c == '\t' {
+                out.push(' ');
+            } else {
+                out.push_str(&format!("\\x{:02x}", u32::from(c)));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Shows at most the first 4 characters of a secret, fewer for short ones,
 /// then `***`; the mask's length says nothing of the secret's length.
 pub fn mask(secret: &[u8]) -> String {

@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::blob::decode::{decode_spans, DecodeLimits};
 use crate::blob::id::BlobId;
 use crate::engine::{Engine, RawMatch};
-use crate::finding::{fingerprint, mask, sort_and_dedup, Finding};
+use crate::finding::{fingerprint, mask, printable, sort_and_dedup, Finding};
 use crate::seen::SeenBlobs;
 use crate::sources::{BlobSink, Chunk, Provenance, SkipReason};
 use crate::stop::StopSwitch;
@@ -154,6 +154,9 @@ impl Scanner {
     }
 
     fn report_line(&self, line: &str) {
+        // Error lines name inputs, and an archive member's name is whatever
+        // the archive says: no escape sequence of it reaches the terminal.
+        let line = printable(line);
         match &self.progress {
             Some(pb) => pb.suspend(|| eprintln!("leakscrub: {line}")),
             None => eprintln!("leakscrub: {line}"),

@@ -813,3 +813,29 @@ with tarfile.open("logs.tar.gz", "w:gz") as t:
     let column = step.find("ghp_").unwrap() as u64 + 1;
     assert_eq!(findings[0]["column"].as_u64(), Some(column));
 }
+
+#[test]
+fn member_names_never_reach_the_terminal_as_escape_sequences() {
+    let (_tmp, root) = project();
+    python(
+        &root,
+        r##"
+import io, tarfile
+b = io.BytesIO()
+with tarfile.open(fileobj=b, mode="w") as t:
+    data = b"restore cache\n" * 4000
+    info = tarfile.TarInfo("logs/\x1b[2J\x1b]0;owned\x07step.log"); info.size = len(data)
+    t.addfile(info, io.BytesIO(data))
+open("cache.tar", "wb").write(b.getvalue()[:20_000])
+"##,
+    );
+    let run = scan(&root, "dir", &[], ".");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!run.stderr.contains('\x1b') && !run.stderr.contains('\x07'));
+    assert!(
+        run.stderr
+            .contains("cache.tar!logs/\\x1b[2J\\x1b]0;owned\\x07step.log: truncated tar member"),
+        "{}",
+        run.stderr
+    );
+}

@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 
 use super::{slash_path, sorted, ReportContext};
-use crate::finding::Finding;
+use crate::finding::{printable, Finding};
 
 const EXCERPT_WIDTH: usize = 160;
 
@@ -75,25 +75,6 @@ pub fn write(findings: &[Finding], ctx: &ReportContext<'_>, out: &mut dyn Write)
         }
     }
     Ok(())
-}
-
-/// Scanned content decides paths and excerpts; control characters in them
-/// could move the cursor or recolour the terminal, so they are shown as
-/// `\xNN` instead.
-fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            if c == '\t' {
-                out.push(' ');
-            } else {
-                out.push_str(&format!("\\x{:02x}", u32::from(c)));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
