@@ -18,7 +18,7 @@ use signal_hook::iterator::Signals;
 
 use super::redact_cmd::{build_redaction, finish, merge_counts, warn};
 use super::{RunArgs, EXIT_ERROR};
-use crate::redact::{pump, PumpEnd, StreamRedactor};
+use crate::redact::{pump, InputCut, PumpEnd, StreamRedactor};
 
 /// Exit code when the command cannot be found (as shells do).
 const EXIT_NOT_FOUND: i32 = 127;
@@ -257,12 +257,15 @@ fn wait_without_reaping(pid: libc::pid_t) -> io::Result<()> {
 /// the pipe's capacity, so a background process that keeps writing cannot
 /// keep `run` alive — because everything the command itself wrote before
 /// it exited is in there. Then the read end reports end of file; if the
-/// limit was reached, the line it fell in is dropped.
+/// limit was reached, the line it fell in is dropped and the read ends
+/// with [`InputCut`], so the redactor drops what it holds of that line
+/// rather than write it.
 struct ChildPipe<R> {
     pipe: R,
     stop: Arc<File>,
     /// Bytes still allowed once stopped; `None` while running normally.
     drain_left: Option<usize>,
+    ended: Option<DrainEnd>,
 }
 
 impl<R: Read + AsRawFd> ChildPipe<R> {
@@ -271,31 +274,50 @@ impl<R: Read + AsRawFd> ChildPipe<R> {
             pipe,
             stop,
             drain_left: None,
+            ended: None,
         }
     }
 
     fn drain(&mut self, buf: &mut [u8], left: usize) -> io::Result<usize> {
+        match self.ended {
+            Some(DrainEnd::EndOfFile) => return Ok(0),
+            Some(DrainEnd::Cut) => return Err(io::Error::other(InputCut)),
+            None => {}
+        }
         if buf.is_empty() {
             return Ok(0);
         }
+        // Drained: what the command wrote before it exited has been read.
         if left == 0 || !poll_readable(self.pipe.as_raw_fd(), None, 0)?.0 {
-            self.drain_left = Some(0);
+            self.ended = Some(DrainEnd::EndOfFile);
             return Ok(0);
         }
         let room = buf.len().min(left);
         let n = self.pipe.read(&mut buf[..room])?;
         if n == 0 || n < left {
-            self.drain_left = Some(if n == 0 { 0 } else { left - n });
+            self.drain_left = Some(left - n);
             return Ok(n);
         }
-        // Cut off mid-stream: a partial last line could hold the start of
-        // a secret the redactor can no longer recognise, so it is dropped.
-        self.drain_left = Some(0);
+        // Cut off mid-stream by a writer that never pauses: the line the
+        // limit fell in is dropped, and the redactor is told the input was
+        // cut, so a line begun in an earlier read and held as the possible
+        // start of a secret is dropped too instead of written at the end.
+        self.ended = Some(DrainEnd::Cut);
         Ok(buf[..n]
             .iter()
             .rposition(|&b| b == b'\n')
             .map_or(0, |i| i + 1))
     }
+}
+
+/// How a drained pipe ended.
+#[derive(Debug, Clone, Copy)]
+enum DrainEnd {
+    /// Nothing more to read: every writer closed it, or what the command
+    /// wrote before exiting has all been read.
+    EndOfFile,
+    /// A background writer kept filling it past the limit.
+    Cut,
 }
 
 impl<R: Read + AsRawFd> Read for ChildPipe<R> {
@@ -435,7 +457,11 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut got = Vec::new();
-            let result = pipe.read_to_end(&mut got).map(|_| got);
+            // A cut pipe ends with `InputCut` instead of end of file.
+            let result = match pipe.read_to_end(&mut got) {
+                Err(e) if e.get_ref().is_some_and(|i| i.is::<InputCut>()) => Ok(got),
+                other => other.map(|_| got),
+            };
             let _ = tx.send(result);
         });
         rx.recv_timeout(Duration::from_secs(10))
@@ -509,5 +535,59 @@ mod tests {
             held += n;
         }
         assert_eq!(held, capacity);
+    }
+
+    /// Yields its pieces, then fails with `InputCut`.
+    struct CutAfter(std::collections::VecDeque<Vec<u8>>);
+
+    impl Read for CutAfter {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match self.0.pop_front() {
+                Some(piece) => {
+                    buf[..piece.len()].copy_from_slice(&piece);
+                    Ok(piece.len())
+                }
+                None => Err(io::Error::other(InputCut)),
+            }
+        }
+    }
+
+    #[test]
+    fn a_cut_input_never_writes_the_held_start_of_a_secret() {
+        let value = b"Zq8xW2vB7nM4kL9pR3tY6uJ1".to_vec();
+        let shared = Arc::new(
+            crate::redact::Redaction::new(
+                &crate::rules::RuleSet::default(),
+                &[crate::redact::values::KnownValue {
+                    name: "DEPLOY_KEY".into(),
+                    value: value.clone(),
+                }],
+                crate::redact::stream::RedactConfig::default(),
+            )
+            .unwrap(),
+        );
+        // The value's first half ends one read; the cut comes before the
+        // rest, as when a background writer is abandoned mid-line.
+        let mut pieces = std::collections::VecDeque::new();
+        pieces.push_back(b"worker ready\nsigning with ".to_vec());
+        pieces.push_back(value[..12].to_vec());
+        let mut redactor = StreamRedactor::new(Arc::clone(&shared));
+        let mut out = Vec::new();
+        let end = pump(
+            CutAfter(pieces),
+            "test",
+            &mut out,
+            &mut redactor,
+            Duration::from_secs(60),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert!(matches!(end, PumpEnd::Cut));
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.starts_with("worker ready\n"), "{text}");
+        assert!(
+            !text.contains(std::str::from_utf8(&value[..6]).unwrap()),
+            "{text}"
+        );
     }
 }

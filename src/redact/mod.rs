@@ -199,7 +199,25 @@ pub enum PumpEnd {
     Finished,
     /// The output was closed by its reader (`| head -1`): writing stopped.
     OutputClosed,
+    /// The input was abandoned ([`InputCut`]) while still open: what could
+    /// not be part of a secret was written, the rest dropped.
+    Cut,
 }
+
+/// A read error telling [`pump`] that its input is given up mid-stream
+/// (a background process still holds the pipe): unlike an end of input,
+/// bytes held because they may start a secret are dropped, never written,
+/// since the rest of that secret will never be read.
+#[derive(Debug, Clone, Copy)]
+pub struct InputCut;
+
+impl std::fmt::Display for InputCut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("input abandoned while still open")
+    }
+}
+
+impl std::error::Error for InputCut {}
 
 enum Chunk {
     Data(Vec<u8>),
@@ -276,6 +294,13 @@ where
                     warn(w);
                 }
                 return write_batch(output, &mut out);
+            }
+            Chunk::Failed(e) if e.get_ref().is_some_and(|inner| inner.is::<InputCut>()) => {
+                redactor.flush_partial(&mut out);
+                return match write_batch(output, &mut out)? {
+                    PumpEnd::Finished => Ok(PumpEnd::Cut),
+                    other => Ok(other),
+                };
             }
             Chunk::Failed(e) => {
                 return Err(anyhow::Error::new(e).context(format!("reading {input_name}")));
