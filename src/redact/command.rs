@@ -94,50 +94,34 @@ pub fn legacy_command_values(text: &[u8]) -> Option<Vec<Vec<u8>>> {
     if let Some(stripped) = raw.strip_suffix(b"\r") {
         raw = stripped;
     }
-    let exact = unescape_legacy(raw, false);
-    let lenient = unescape_legacy(raw, true);
-    Some(if lenient == exact {
-        vec![exact]
-    } else {
-        vec![exact, lenient]
-    })
+    Some(exact_and_lenient(raw, LEGACY_ESCAPES))
 }
 
-fn unescape_legacy(raw: &[u8], any_case: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'%' && i + 3 <= raw.len() {
-            let code = &raw[i + 1..i + 3];
-            let upper = [code[0], code[1].to_ascii_uppercase()];
-            let code: &[u8] = if any_case { &upper } else { code };
-            let decoded = match code {
-                b"3B" => Some(b';'),
-                b"0D" => Some(b'\r'),
-                b"0A" => Some(b'\n'),
-                b"5D" => Some(b']'),
-                b"25" => Some(b'%'),
-                _ => None,
-            };
-            if let Some(c) = decoded {
-                out.push(c);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(raw[i]);
-        i += 1;
-    }
-    out
-}
+/// The escapes of the legacy `##[command]` form.
+const LEGACY_ESCAPES: &[(&[u8; 2], u8)] = &[
+    (b"3B", b';'),
+    (b"0D", b'\r'),
+    (b"0A", b'\n'),
+    (b"5D", b']'),
+    (b"25", b'%'),
+];
+
+/// The escapes of `::command::` data.
+const COMMAND_ESCAPES: &[(&[u8; 2], u8)] = &[(b"25", b'%'), (b"0D", b'\r'), (b"0A", b'\n')];
 
 /// The values a command's raw data registers: the runner's reading (its
 /// escapes are upper case, replaced in the order `%0D`, `%0A`, `%25`), and
 /// when lower-case escapes occur, also the value with those decoded, so a
 /// producer that wrote `%0a` is masked either way.
 pub fn command_values(raw: &[u8]) -> Vec<Vec<u8>> {
-    let exact = unescape(raw, false);
-    let lenient = unescape(raw, true);
+    exact_and_lenient(raw, COMMAND_ESCAPES)
+}
+
+/// `raw` with `escapes` decoded as written, and also with their hex digits
+/// in any case when that reads differently.
+fn exact_and_lenient(raw: &[u8], escapes: &[(&[u8; 2], u8)]) -> Vec<Vec<u8>> {
+    let exact = unescape(raw, escapes, false);
+    let lenient = unescape(raw, escapes, true);
     if lenient == exact {
         vec![exact]
     } else {
@@ -145,22 +129,19 @@ pub fn command_values(raw: &[u8]) -> Vec<Vec<u8>> {
     }
 }
 
-fn unescape(raw: &[u8], any_case: bool) -> Vec<u8> {
+fn unescape(raw: &[u8], escapes: &[(&[u8; 2], u8)], any_case: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
         if raw[i] == b'%' && i + 3 <= raw.len() {
-            let code = &raw[i + 1..i + 3];
-            let upper = [code[0], code[1].to_ascii_uppercase()];
-            let code: &[u8] = if any_case { &upper } else { code };
-            let decoded = match code {
-                b"25" => Some(b'%'),
-                b"0D" => Some(b'\r'),
-                b"0A" => Some(b'\n'),
-                _ => None,
+            let code = [raw[i + 1], raw[i + 2]];
+            let code = if any_case {
+                [code[0], code[1].to_ascii_uppercase()]
+            } else {
+                code
             };
-            if let Some(c) = decoded {
-                out.push(c);
+            if let Some((_, c)) = escapes.iter().find(|(e, _)| **e == code) {
+                out.push(*c);
                 i += 3;
                 continue;
             }
