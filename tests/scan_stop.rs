@@ -176,3 +176,48 @@ fn fail_fast_reports_what_was_found_before_the_failure() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert_eq!(run.findings.len(), 1);
 }
+
+#[test]
+fn max_findings_stops_reading_a_build_log() {
+    // A long CI log that prints the token on every deploy step.
+    let mut log = String::new();
+    for step in 0..200_000 {
+        log.push_str(&format!(
+            "2026-03-02T10:{:02}:{:02}.1234567Z [deploy {step}] GH_TOKEN={TOKEN} pushing layer\n",
+            step / 60 % 60,
+            step % 60
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("build.log");
+    fs::write(&path, &log).unwrap();
+    let summary_path = dir.path().join("summary.json");
+    let out = leakscrub()
+        .args([
+            "scan",
+            "log",
+            "--format",
+            "json",
+            "--no-progress",
+            "--threads",
+            "1",
+        ])
+        .args(["--max-findings", "3", "--summary"])
+        .arg(&summary_path)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(findings.as_array().map(Vec::len), Some(3));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(&summary_path).unwrap()).unwrap();
+    assert_eq!(summary["stopped_early"], "max_findings");
+    // The log is read in 8 MiB chunks; it stops after the first one.
+    let read = summary["bytes"].as_u64().unwrap();
+    assert!(
+        read < log.len() as u64 * 2 / 3,
+        "read {read} of {} bytes",
+        log.len()
+    );
+}

@@ -77,6 +77,9 @@ pub fn scan_logs(inputs: &[String], opts: &LogOptions, sink: &dyn BlobSink) {
     let run = || {
         use rayon::prelude::*;
         inputs.par_iter().for_each(|input| {
+            if sink.should_stop() {
+                return;
+            }
             if input == "-" {
                 scan_stdin(opts, sink);
             } else {
@@ -236,6 +239,11 @@ pub fn scan_log_stream<R: BufRead>(
             let cut = keep_end.saturating_sub(BACK_CONTEXT).max(keep_start);
             norm.drop_front(cut);
             keep_start = keep_end - cut;
+            // Polled once a chunk has gone out: the scan may have all it
+            // needs (`--max-findings`) or have to end (`--fail-fast`).
+            if sink.should_stop() {
+                break;
+            }
         }
     }
     if norm.bytes.len() > keep_start {
