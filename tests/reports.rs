@@ -668,20 +668,7 @@ fn a_json_report_is_a_baseline() {
     assert!(run.stderr.contains("suppressed"), "{}", run.stderr);
 }
 
+/// The report without its escape sequences, as a terminal shows it.
 fn strip_ansi(text: &str) -> String {
-    let mut out = String::new();
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            // CSI: ESC [ parameters final-byte
-            for d in chars.by_ref() {
-                if d.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    String::from_utf8_lossy(&leakscrub::redact::ansi::visible(text.as_bytes())).into_owned()
 }

@@ -43,12 +43,24 @@ impl Encoding {
 }
 
 /// One encoded run and what it decodes to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct DecodedSpan {
     pub encoding: Encoding,
     /// Where the encoded text lies in the parent.
     pub span: Range<usize>,
     pub bytes: Vec<u8>,
+}
+
+/// Debug output leaves out the decoded bytes: they are what a secret was
+/// hidden in, and a `{:?}` in a log or a panic must not show it.
+impl std::fmt::Debug for DecodedSpan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecodedSpan")
+            .field("encoding", &self.encoding)
+            .field("span", &self.span)
+            .field("decoded_len", &self.bytes.len())
+            .finish()
+    }
 }
 
 /// Bounds on what one blob may decode to.
@@ -716,6 +728,16 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn debug_output_leaves_out_what_was_decoded() {
+        let enc = STANDARD.encode("ci-bot:ghs_16C7e42F292c6912E7710c838347Ae178B4a");
+        let spans = decode_spans(enc.as_bytes(), &DecodeLimits::default());
+        let shown = format!("{spans:?}");
+        assert_eq!(spans.len(), 1);
+        assert!(!shown.contains("ghs_"), "{shown}");
+        assert!(shown.contains("Base64"), "{shown}");
     }
 
     #[test]

@@ -116,22 +116,9 @@ mod tests {
         assert!(render(write, &[finding("a.env", 1)], true).contains(TOKEN));
     }
 
-    /// Removes CSI escape sequences (`ESC [ ... letter`).
+    /// The report without its escape sequences, as a terminal shows it.
     fn strip_ansi(text: &str) -> String {
-        let mut out = String::new();
-        let mut chars = text.chars();
-        while let Some(c) = chars.next() {
-            if c == '\x1b' {
-                for d in chars.by_ref() {
-                    if d.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        out
+        String::from_utf8_lossy(&crate::redact::ansi::visible(text.as_bytes())).into_owned()
     }
 
     #[test]
