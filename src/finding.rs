@@ -33,8 +33,18 @@ pub struct Finding {
     pub email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
+    /// The first line of the commit's message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layer: Option<String>,
+    /// The layer's place in the image, 0 for the base layer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_index: Option<usize>,
+    /// The build step that made the layer (its history entry's
+    /// `created_by`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
     /// Where the secret was, outermost first: the input, the archive
@@ -86,7 +96,7 @@ impl Finding {
     /// viewer can open it.
     pub fn outermost_path(&self) -> &str {
         match self.provenance.first() {
-            Some(Origin::File { path }) => path,
+            Some(Origin::File { path } | Origin::GitBlob { path, .. }) => path,
             _ => &self.path,
         }
     }
@@ -226,6 +236,8 @@ impl Ord for FindingKey<'_> {
 fn origin_key(o: &Origin) -> (u8, &str) {
     match o {
         Origin::File { path } => (0, path),
+        Origin::GitBlob { path, .. } => (0, path),
+        Origin::Layer { path, .. } => (0, path),
         Origin::Member { path } => (1, path),
         Origin::Decoded { encoding } => (2, encoding),
     }

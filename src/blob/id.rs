@@ -12,6 +12,9 @@ pub enum BlobId {
     /// read whole, and wide enough that two different files do not
     /// collide in any tree.
     Content(u128),
+    /// A git object id (SHA-1): the repository already names each blob by
+    /// its content.
+    Git([u8; 20]),
 }
 
 impl BlobId {
@@ -24,6 +27,10 @@ impl fmt::Debug for BlobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BlobId::Content(h) => write!(f, "content:{h:032x}"),
+            BlobId::Git(oid) => {
+                f.write_str("git:")?;
+                oid.iter().try_for_each(|b| write!(f, "{b:02x}"))
+            }
         }
     }
 }

@@ -1,21 +1,25 @@
 //! What happens to a blob between the source that found it and the
-//! engine: an archive is unpacked and each member goes through this stage
-//! again, one level deeper; UTF-16 text is decoded; binary data is passed
-//! over; text goes to the reader its kind needs (plain text to the chunked
-//! reader, a build log to the log normaliser) and on to the sink. (Encoded
-//! runs inside text are decoded by the sink, chunk by chunk.)
+//! engine, the same for every source: size caps, then an archive is
+//! unpacked and each member goes through this stage again, one level
+//! deeper; UTF-16 text is decoded; binary data is passed over; a blob held
+//! whole is claimed by its identity, so the same bytes are matched once
+//! per run; text goes to the reader its kind needs (plain text to the
+//! chunked reader, a build log to the log normaliser) and on to the sink.
+//! (Encoded runs inside text are decoded by the sink, chunk by chunk.)
 
-use std::io::{self, BufReader, Cursor, Read};
+use std::cell::RefCell;
+use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom};
 
 use super::archive::{
     corrupt, for_each_member, length_from_here, limit_exceeded, ArchiveInput, ArchiveKind,
     ArchiveLimits, Entry, InflateBudget, LimitExceeded, NotAFile,
 };
 use super::id::BlobId;
+use super::{Blob, Content};
 use crate::sources::log::scan_log_stream;
 use crate::sources::text::TextEncoding;
 use crate::sources::{
-    describe_io_error, feed_reader, BlobSink, Provenance, SkipReason, CHUNK_SIZE,
+    describe_io_error, feed_reader, BlobSink, Chunk, Provenance, SkipReason, CHUNK_SIZE,
 };
 
 /// How many leading bytes decide what a blob is.
@@ -46,6 +50,15 @@ pub struct StageOptions {
     /// counted skip: logs are named one by one, and a log read only in part
     /// must not pass for a clean one.
     pub limits_are_errors: bool,
+    /// Blobs larger than this are skipped and counted, unless named by the
+    /// user.
+    pub max_file_size: u64,
+    /// Workers that scan the chunks of one large blob. Sources that scan
+    /// many blobs at once leave it at 1: their own workers keep the cores
+    /// busy.
+    pub threads: usize,
+    /// Bytes per chunk of a blob too large to match whole.
+    pub chunk_size: usize,
 }
 
 impl Default for StageOptions {
@@ -55,6 +68,9 @@ impl Default for StageOptions {
             archive: ArchiveLimits::default(),
             kind: BlobKind::Text,
             limits_are_errors: false,
+            max_file_size: u64::MAX,
+            threads: 1,
+            chunk_size: CHUNK_SIZE,
         }
     }
 }
@@ -67,6 +83,291 @@ impl StageOptions {
             return None;
         }
         ArchiveKind::sniff(head)
+    }
+}
+
+thread_local! {
+    /// Holds one whole small file at a time; reused across the files a
+    /// thread reads.
+    static FILE_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Scans one blob a source enumerated. `explicit`: the user named it, so
+/// it is read whatever its size or content.
+pub fn scan_blob(blob: Blob<'_>, explicit: bool, opts: &StageOptions, sink: &dyn BlobSink) {
+    let Blob {
+        id,
+        provenance: prov,
+        content,
+    } = blob;
+    let at = At {
+        prov: &prov,
+        id,
+        depth: 0,
+        explicit,
+        opts,
+        budget: None,
+        sink,
+    };
+    match content {
+        Content::Bytes(bytes) => {
+            if !explicit && bytes.len() as u64 > opts.max_file_size {
+                sink.skipped(&prov.path, SkipReason::TooLarge);
+                return;
+            }
+            at.bytes(bytes);
+        }
+        Content::File { file, size } => {
+            if !explicit && size > opts.max_file_size {
+                sink.skipped(&prov.path, SkipReason::TooLarge);
+                return;
+            }
+            // Most files fit in one chunk: read them whole into a
+            // per-thread buffer instead of allocating one per file.
+            if size <= opts.chunk_size as u64 {
+                let done = FILE_BUFFER.with(|cell| match cell.try_borrow_mut() {
+                    Ok(mut buf) => {
+                        at.small_file(file, &mut buf);
+                        if buf.capacity() > opts.chunk_size + 1 {
+                            *buf = Vec::new();
+                        }
+                        true
+                    }
+                    Err(_) => false,
+                });
+                if done {
+                    return;
+                }
+            }
+            let rewind = file.try_clone();
+            at.stream(file, Some(rewind));
+        }
+        Content::Stream(reader) => at.stream(reader, None),
+    }
+}
+
+/// One blob on its way through the stage, and where it stands.
+struct At<'p, 's> {
+    prov: &'p Provenance,
+    id: Option<BlobId>,
+    /// 0 for a source's own blobs, one more per archive it sits in.
+    depth: usize,
+    explicit: bool,
+    opts: &'s StageOptions,
+    /// The inflate budget of the top-level blob this one was unpacked from.
+    budget: Option<&'s InflateBudget>,
+    sink: &'s dyn BlobSink,
+}
+
+impl At<'_, '_> {
+    fn error(&self, e: &io::Error) {
+        if self.depth == 0 && limit_exceeded(e).is_none() && corrupt(e).is_none() {
+            let path = &self.prov.path;
+            self.sink.error(format!("{path}: {}", describe_io_error(e)));
+        } else {
+            member_error(self.prov, e, self.opts, self.sink);
+        }
+    }
+
+    fn skip(&self, reason: SkipReason) {
+        self.sink.skipped(&self.prov.path, reason);
+    }
+
+    /// The archive format `head` starts with, if it is to be unpacked
+    /// here; an archive nested too deep is skipped and counted.
+    fn archive(&self, head: &[u8]) -> Result<Option<ArchiveKind>, ()> {
+        match ArchiveKind::sniff(head) {
+            Some(_) if self.opts.max_archive_depth == 0 && self.depth == 0 => Ok(None),
+            Some(_) if self.depth >= self.opts.max_archive_depth => {
+                self.skip(SkipReason::ArchiveLimit);
+                Err(())
+            }
+            kind => Ok(kind),
+        }
+    }
+
+    fn unpack(&self, kind: ArchiveKind, input: ArchiveInput<'_>) {
+        match self.budget {
+            Some(budget) => scan_archive(
+                kind, input, self.prov, self.depth, self.opts, budget, self.sink,
+            ),
+            None => {
+                let budget = InflateBudget::new(&self.opts.archive);
+                scan_archive(
+                    kind, input, self.prov, self.depth, self.opts, &budget, self.sink,
+                )
+            }
+        }
+    }
+
+    /// Whether the blob's bytes are still to be matched: false when the
+    /// same bytes were matched already in this run.
+    fn claim(&self, whole: &[u8]) -> bool {
+        let id = self.id.unwrap_or_else(|| BlobId::of_bytes(whole));
+        self.sink.claim(self.prov, id)
+    }
+
+    /// A file expected to fit one chunk, read whole into `buf`; one that
+    /// grew past a chunk since its size was read goes on as a stream.
+    fn small_file(&self, file: &mut std::fs::File, buf: &mut Vec<u8>) {
+        buf.clear();
+        let cap = self.opts.chunk_size as u64 + 1;
+        if let Err(e) = (&mut *file).take(cap).read_to_end(buf) {
+            self.error(&e);
+            return;
+        }
+        if buf.len() <= self.opts.chunk_size {
+            self.bytes(buf);
+            return;
+        }
+        let rewind = file.try_clone();
+        let mut stream = Cursor::new(&buf[..]).chain(&mut *file);
+        self.stream(&mut stream, Some(rewind));
+    }
+
+    /// A blob held whole.
+    fn bytes(&self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            self.skip(SkipReason::Empty);
+            return;
+        }
+        let head = &bytes[..bytes.len().min(SNIFF_LEN)];
+        match self.archive(head) {
+            Err(()) => return,
+            Ok(Some(kind)) => {
+                if !self.claim(bytes) {
+                    self.sink.finished(self.prov, 0);
+                    return;
+                }
+                self.unpack(kind, ArchiveInput::Seekable(&mut Cursor::new(bytes)));
+                return;
+            }
+            Ok(None) => {}
+        }
+        let encoding = TextEncoding::sniff(head);
+        if encoding != TextEncoding::Bytes {
+            self.decoded(encoding.decoder(bytes), bytes.len());
+            return;
+        }
+        if !self.explicit && memchr::memchr(0, head).is_some() {
+            self.skip(SkipReason::Binary);
+            return;
+        }
+        if !self.claim(bytes) {
+            self.sink.finished(self.prov, bytes.len() as u64);
+            return;
+        }
+        if self.opts.kind == BlobKind::Text && bytes.len() <= self.opts.chunk_size {
+            self.sink.chunk(self.prov, Chunk::whole(bytes));
+            self.sink.finished(self.prov, bytes.len() as u64);
+            return;
+        }
+        self.read_text(bytes, bytes.len() > self.opts.chunk_size);
+    }
+
+    /// A blob read as a stream: its head decides what it is. `rewind` is
+    /// the same file when the blob is a regular file, so an archive is read
+    /// in place instead of as a stream.
+    fn stream(&self, reader: &mut dyn Read, rewind: Option<io::Result<std::fs::File>>) {
+        let mut head = Vec::with_capacity(SNIFF_LEN);
+        if let Err(e) = (&mut *reader).take(SNIFF_LEN as u64).read_to_end(&mut head) {
+            self.error(&e);
+            return;
+        }
+        if head.is_empty() {
+            self.skip(SkipReason::Empty);
+            return;
+        }
+        match self.archive(&head) {
+            Err(()) => return,
+            Ok(Some(kind)) => {
+                match rewind {
+                    Some(Ok(mut file)) => match file.seek(SeekFrom::Start(0)) {
+                        Ok(_) => self.unpack(kind, ArchiveInput::Seekable(&mut file)),
+                        Err(e) => self.error(&e),
+                    },
+                    Some(Err(e)) => self.error(&e),
+                    None => {
+                        let mut stream = Cursor::new(head).chain(reader);
+                        self.unpack(kind, ArchiveInput::Stream(&mut stream));
+                    }
+                }
+                return;
+            }
+            Ok(None) => {}
+        }
+        let encoding = TextEncoding::sniff(&head);
+        if encoding != TextEncoding::Bytes {
+            self.decoded(
+                encoding.decoder(Cursor::new(head).chain(reader)),
+                usize::MAX,
+            );
+            return;
+        }
+        if !self.explicit && memchr::memchr(0, &head).is_some() {
+            self.skip(SkipReason::Binary);
+            return;
+        }
+        // A stream that fits its head is held whole: the same file in two
+        // archives is matched once.
+        if head.len() < SNIFF_LEN {
+            self.bytes(&head);
+            return;
+        }
+        let mut stream = Cursor::new(head).chain(reader);
+        self.text_stream(&mut stream, true);
+    }
+
+    /// Text that is not UTF-8 (a byte order mark started it), scanned as
+    /// the UTF-8 it decodes to. `raw_len`: the encoded length, when known.
+    fn decoded(&self, mut decoded: impl Read, raw_len: usize) {
+        let mut head = Vec::with_capacity(SNIFF_LEN);
+        if let Err(e) = (&mut decoded).take(SNIFF_LEN as u64).read_to_end(&mut head) {
+            self.error(&e);
+            return;
+        }
+        if head.is_empty() {
+            self.skip(SkipReason::Empty);
+            return;
+        }
+        // Binary data that happens to start like a byte order mark decodes
+        // to NUL characters as surely as it held NUL bytes.
+        if !self.explicit && memchr::memchr(0, &head).is_some() {
+            self.skip(SkipReason::Binary);
+            return;
+        }
+        let mut stream = Cursor::new(head).chain(decoded);
+        self.text_stream(&mut stream, raw_len > self.opts.chunk_size);
+    }
+
+    fn read_text(&self, bytes: &[u8], large: bool) {
+        let mut stream = bytes;
+        self.text_stream(&mut stream, large);
+    }
+
+    /// Text read as a stream, by the reader the blob's kind needs. `large`:
+    /// worth scanning on several workers.
+    fn text_stream(&self, stream: &mut dyn Read, large: bool) {
+        let opts = self.opts;
+        let parallel = if large && self.depth == 0 {
+            opts.threads.max(1)
+        } else {
+            1
+        };
+        let scanned = match opts.kind {
+            BlobKind::Text => {
+                feed_reader(stream, self.prov, self.sink, opts.chunk_size, parallel).map(|_| ())
+            }
+            BlobKind::Log => scan_log_stream(
+                BufReader::with_capacity(64 * 1024, stream),
+                self.prov,
+                opts.chunk_size,
+                self.sink,
+            ),
+        };
+        if let Err(e) = scanned {
+            self.error(&e);
+        }
     }
 }
 
@@ -104,7 +405,17 @@ pub fn scan_archive(
     for_each_member(kind, input, &outer, &opts.archive, budget, &mut |entry| {
         match entry {
             Entry::File { name, reader } => {
-                scan_member(reader, &member(&name), depth + 1, opts, budget, sink);
+                let prov = member(&name);
+                let at = At {
+                    prov: &prov,
+                    id: None,
+                    depth: depth + 1,
+                    explicit: false,
+                    opts,
+                    budget: Some(budget),
+                    sink,
+                };
+                at.stream(reader, None);
             }
             Entry::Skipped { name, reason } => {
                 let reason = match reason {
@@ -131,64 +442,6 @@ pub fn scan_archive(
         !sink.should_stop() && !budget.exhausted()
     });
     sink.finished(prov, 0);
-}
-
-/// Scans one archive member, read as a stream: another archive is
-/// unpacked in turn, text is chunked, binary data is passed over.
-fn scan_member(
-    reader: &mut dyn Read,
-    prov: &Provenance,
-    depth: usize,
-    opts: &StageOptions,
-    budget: &InflateBudget,
-    sink: &dyn BlobSink,
-) {
-    let mut head = Vec::with_capacity(SNIFF_LEN);
-    if let Err(e) = reader.take(SNIFF_LEN as u64).read_to_end(&mut head) {
-        member_error(prov, &e, opts, sink);
-        return;
-    }
-    if head.is_empty() {
-        sink.skipped(&prov.path, SkipReason::Empty);
-        return;
-    }
-    if let Some(kind) = ArchiveKind::sniff(&head) {
-        if depth >= opts.max_archive_depth {
-            sink.skipped(&prov.path, SkipReason::ArchiveLimit);
-            return;
-        }
-        let mut stream = Cursor::new(head).chain(reader);
-        let input = ArchiveInput::Stream(&mut stream);
-        scan_archive(kind, input, prov, depth, opts, budget, sink);
-        return;
-    }
-    let encoding = TextEncoding::sniff(&head);
-    if encoding == TextEncoding::Bytes && memchr::memchr(0, &head).is_some() {
-        sink.skipped(&prov.path, SkipReason::Binary);
-        return;
-    }
-    // A member that fits its head is held whole: the same file in two
-    // archives is matched once.
-    let whole = head.len() < SNIFF_LEN && encoding == TextEncoding::Bytes;
-    if whole && !sink.claim(prov, BlobId::of_bytes(&head)) {
-        sink.finished(prov, head.len() as u64);
-        return;
-    }
-    let stream = encoding.decoder(Cursor::new(head).chain(reader));
-    // Members are scanned on the thread that unpacks them: the walk
-    // already keeps every core busy with other files.
-    let scanned = match opts.kind {
-        BlobKind::Text => feed_reader(stream, prov, sink, CHUNK_SIZE, 1).map(|_| ()),
-        BlobKind::Log => scan_log_stream(
-            BufReader::with_capacity(64 * 1024, stream),
-            prov,
-            CHUNK_SIZE,
-            sink,
-        ),
-    };
-    if let Err(e) = scanned {
-        member_error(prov, &e, opts, sink);
-    }
 }
 
 /// A member that could not be read to its end: cut short by a limit (see

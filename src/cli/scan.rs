@@ -34,10 +34,13 @@ pub fn dir(args: DirArgs) -> Result<i32> {
     let threads = threads(&args.common);
     let fs_opts = FsOptions {
         respect_ignore: !args.no_ignore,
-        max_file_size: super::size_limit(args.max_file_size),
         threads,
         follow_links: args.follow_links,
-        stage: stage_options(&args.common),
+        stage: StageOptions {
+            max_file_size: super::size_limit(args.max_file_size),
+            threads,
+            ..stage_options(&args.common)
+        },
     };
     let roots: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let config_dir = paths.iter().find(|p| p.is_dir()).cloned();
@@ -64,10 +67,10 @@ pub fn log(args: LogArgs) -> Result<i32> {
         stage: StageOptions {
             kind: BlobKind::Log,
             limits_are_errors: true,
+            threads: threads(&args.common),
             ..stage_options(&args.common)
         },
         threads: threads(&args.common),
-        ..LogOptions::default()
     };
     let roots: Vec<String> = inputs
         .iter()

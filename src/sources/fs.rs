@@ -1,7 +1,7 @@
 //! Files and folders: a parallel, .gitignore-aware walk.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -10,26 +10,20 @@ use ignore::{WalkBuilder, WalkState};
 
 use super::describe_io_error;
 use super::paths::{file_fingerprint_path, folder_anchor, join, slash_path, unreadable_kind};
-use super::text::TextEncoding;
-use super::{feed_reader, BlobSink, Chunk, Provenance, SkipReason, CHUNK_SIZE};
-use crate::blob::archive::{ArchiveInput, ArchiveKind, InflateBudget};
-use crate::blob::id::BlobId;
-use crate::blob::stage::{scan_archive, StageOptions};
+use super::{BlobSink, Provenance, SkipReason};
+use crate::blob::stage::{scan_blob, StageOptions};
+use crate::blob::{Blob, Content};
 
 #[derive(Debug, Clone)]
 pub struct FsOptions {
     /// Honour .gitignore, .ignore and global git excludes.
     pub respect_ignore: bool,
-    /// Files found by walking larger than this are skipped and counted.
-    pub max_file_size: u64,
     pub threads: usize,
     pub follow_links: bool,
-    /// Archive descent: how deep, and the limits against bombs.
+    /// What every file goes through: size cap, archive descent and its
+    /// limits against bombs, the chunked reader.
     pub stage: StageOptions,
 }
-
-/// How many leading bytes decide whether a file is binary.
-const SNIFF_LEN: usize = 8 * 1024;
 
 /// Walks `paths` and feeds every text file to `sink`. A path that does not
 /// exist, or that names a device or socket, is reported through
@@ -292,144 +286,8 @@ fn io_error_with_path(e: &ignore::Error) -> Option<(&Path, &io::Error)> {
     walk(e, None)
 }
 
-thread_local! {
-    /// Holds one whole small file at a time; reused across files on the
-    /// walker's thread.
-    static FILE_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Reads a file expected to fit one chunk into `buf` and scans it whole; a
-/// file that grew past a chunk since its size was read goes on as a stream.
-fn scan_small_file(
-    file: &mut File,
-    prov: &Provenance,
-    explicit: bool,
-    buf: &mut Vec<u8>,
-    opts: &FsOptions,
-    sink: &dyn BlobSink,
-) {
-    buf.clear();
-    if let Err(e) = file.take(CHUNK_SIZE as u64 + 1).read_to_end(buf) {
-        sink.error(format!("{}: {}", prov.path, describe_io_error(&e)));
-        return;
-    }
-    if buf.is_empty() {
-        sink.skipped(&prov.path, SkipReason::Empty);
-        return;
-    }
-    if let Some(kind) = opts.stage.archive_at(buf, 0) {
-        if buf.len() <= CHUNK_SIZE {
-            if !sink.claim(prov, BlobId::of_bytes(buf)) {
-                sink.finished(prov, 0);
-                return;
-            }
-            let mut whole = io::Cursor::new(&buf[..]);
-            unpack(kind, ArchiveInput::Seekable(&mut whole), prov, opts, sink);
-        } else {
-            unpack_file(kind, file, prov, opts, sink);
-        }
-        return;
-    }
-    let encoding = TextEncoding::sniff(buf);
-    if encoding != TextEncoding::Bytes {
-        let (parallel, chunk_size) = if buf.len() > CHUNK_SIZE {
-            (opts.threads.max(1), CHUNK_SIZE)
-        } else {
-            // One chunk sized to the decoded text (a UTF-16 code unit
-            // becomes at most three UTF-8 bytes), not a full-size one per
-            // small file.
-            (1, (buf.len() / 2 * 3 + 16).min(CHUNK_SIZE))
-        };
-        let stream = io::Cursor::new(&buf[..]).chain(file);
-        scan_decoded(
-            stream,
-            encoding,
-            prov,
-            explicit,
-            (parallel, chunk_size),
-            sink,
-        );
-        return;
-    }
-    if !explicit && memchr::memchr(0, &buf[..buf.len().min(SNIFF_LEN)]).is_some() {
-        sink.skipped(&prov.path, SkipReason::Binary);
-        return;
-    }
-    if buf.len() <= CHUNK_SIZE {
-        if sink.claim(prov, BlobId::of_bytes(buf)) {
-            sink.chunk(prov, Chunk::whole(buf));
-        }
-        sink.finished(prov, buf.len() as u64);
-        return;
-    }
-    let stream = io::Cursor::new(&buf[..]).chain(file);
-    if let Err(e) = feed_reader(stream, prov, sink, CHUNK_SIZE, opts.threads.max(1)) {
-        sink.error(format!("{}: {}", prov.path, describe_io_error(&e)));
-    }
-}
-
-/// Unpacks an archive file and scans its members, within one inflate
-/// budget for everything nested in it.
-fn unpack(
-    kind: ArchiveKind,
-    input: ArchiveInput<'_>,
-    prov: &Provenance,
-    opts: &FsOptions,
-    sink: &dyn BlobSink,
-) {
-    let budget = InflateBudget::new(&opts.stage.archive);
-    scan_archive(kind, input, prov, 0, &opts.stage, &budget, sink);
-}
-
-/// [`unpack`] of an archive read from the start of `file` (zip looks for
-/// its directory at the end).
-fn unpack_file(
-    kind: ArchiveKind,
-    file: &mut File,
-    prov: &Provenance,
-    opts: &FsOptions,
-    sink: &dyn BlobSink,
-) {
-    match file.seek(SeekFrom::Start(0)) {
-        Ok(_) => unpack(kind, ArchiveInput::Seekable(file), prov, opts, sink),
-        Err(e) => sink.error(format!("{}: {}", prov.path, describe_io_error(&e))),
-    }
-}
-
-/// Scans text that is not UTF-8 (`raw` starts with its byte order mark)
-/// as the UTF-8 it decodes to, in chunks like any other stream.
-fn scan_decoded<R: Read>(
-    raw: R,
-    encoding: TextEncoding,
-    prov: &Provenance,
-    explicit: bool,
-    (parallel, chunk_size): (usize, usize),
-    sink: &dyn BlobSink,
-) {
-    let mut decoded = encoding.decoder(raw);
-    let mut head = Vec::with_capacity(SNIFF_LEN);
-    if let Err(e) = (&mut decoded).take(SNIFF_LEN as u64).read_to_end(&mut head) {
-        sink.error(format!("{}: {}", prov.path, describe_io_error(&e)));
-        return;
-    }
-    if head.is_empty() {
-        sink.skipped(&prov.path, SkipReason::Empty);
-        return;
-    }
-    // Binary data that happens to start like a byte order mark decodes to
-    // NUL characters as surely as it held NUL bytes.
-    if !explicit && memchr::memchr(0, &head).is_some() {
-        sink.skipped(&prov.path, SkipReason::Binary);
-        return;
-    }
-    let stream = io::Cursor::new(head).chain(decoded);
-    if let Err(e) = feed_reader(stream, prov, sink, chunk_size, parallel) {
-        sink.error(format!("{}: {}", prov.path, describe_io_error(&e)));
-    }
-}
-
-/// Scans one file. `size` is `None` for a FIFO, whose size is unknown
-/// until it ends.
+/// Opens one file and hands it to the shared stage. `size` is `None` for
+/// a FIFO, whose size is unknown until it ends.
 fn scan_file(
     path: &Path,
     prov: Provenance,
@@ -438,7 +296,9 @@ fn scan_file(
     opts: &FsOptions,
     sink: &dyn BlobSink,
 ) {
-    if !explicit && size.is_some_and(|s| s > opts.max_file_size) {
+    // Look at the size before opening: a file skipped for its size is
+    // never opened.
+    if !explicit && size.is_some_and(|s| s > opts.stage.max_file_size) {
         sink.skipped(&prov.path, SkipReason::TooLarge);
         return;
     }
@@ -455,68 +315,17 @@ fn scan_file(
         sink.skipped(&prov.path, SkipReason::Empty);
         return;
     }
-    // Most files fit in one chunk: read them whole into a per-thread buffer
-    // instead of allocating a chunk-sized one per file.
-    if size.is_some_and(|s| s <= CHUNK_SIZE as u64) {
-        let done = FILE_BUFFER.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut buf) => {
-                scan_small_file(&mut file, &prov, explicit, &mut buf, opts, sink);
-                if buf.capacity() > CHUNK_SIZE + 1 {
-                    *buf = Vec::new();
-                }
-                true
-            }
-            Err(_) => false,
-        });
-        if done {
-            return;
-        }
-    }
-    // Sniff the head for NUL bytes, then scan head + rest as one stream.
-    let mut head = Vec::with_capacity(SNIFF_LEN);
-    if let Err(e) = (&mut file).take(SNIFF_LEN as u64).read_to_end(&mut head) {
-        sink.error(format!("{}: {}", prov.path, describe_io_error(&e)));
-        return;
-    }
-    if head.is_empty() {
-        sink.skipped(&prov.path, SkipReason::Empty);
-        return;
-    }
-    if let Some(kind) = opts.stage.archive_at(&head, 0) {
-        if size.is_some() {
-            unpack_file(kind, &mut file, &prov, opts, sink);
-        } else {
-            let mut stream = io::Cursor::new(head).chain(file);
-            unpack(kind, ArchiveInput::Stream(&mut stream), &prov, opts, sink);
-        }
-        return;
-    }
-    // A stream of unknown size (a FIFO) may be large: scan it on every
-    // worker, as a large file.
-    let parallel = if size.is_none_or(|s| s > CHUNK_SIZE as u64) {
-        opts.threads.max(1)
-    } else {
-        1
+    let content = match size {
+        Some(size) => Content::File {
+            file: &mut file,
+            size,
+        },
+        None => Content::Stream(&mut file),
     };
-    let encoding = TextEncoding::sniff(&head);
-    if encoding != TextEncoding::Bytes {
-        let stream = io::Cursor::new(head).chain(file);
-        scan_decoded(
-            stream,
-            encoding,
-            &prov,
-            explicit,
-            (parallel, CHUNK_SIZE),
-            sink,
-        );
-        return;
-    }
-    if !explicit && memchr::memchr(0, &head).is_some() {
-        sink.skipped(&prov.path, SkipReason::Binary);
-        return;
-    }
-    let stream = io::Cursor::new(head).chain(file);
-    if let Err(e) = feed_reader(stream, &prov, sink, CHUNK_SIZE, parallel) {
-        sink.error(format!("{}: {}", prov.path, describe_io_error(&e)));
-    }
+    let blob = Blob {
+        id: None,
+        provenance: prov,
+        content,
+    };
+    scan_blob(blob, explicit, &opts.stage, sink);
 }

@@ -32,15 +32,14 @@
 //! engine's window so no match is lost at a chunk boundary.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Cursor, Read, Seek};
+use std::io::{self, BufRead};
 use std::path::Path;
 
 use super::describe_io_error;
 use super::paths::{file_fingerprint_path, unreadable_kind};
-use super::text::{self, TextEncoding};
-use super::{BlobSink, Chunk, Provenance, SkipReason, CHUNK_SIZE};
-use crate::blob::archive::{ArchiveInput, InflateBudget};
-use crate::blob::stage::{scan_archive, BlobKind, StageOptions};
+use super::{BlobSink, Chunk, Provenance};
+use crate::blob::stage::{scan_blob, BlobKind, StageOptions};
+use crate::blob::{Blob, Content};
 
 /// The name standard input is reported under.
 pub const STDIN_NAME: &str = "stdin";
@@ -52,9 +51,8 @@ const BACK_CONTEXT: usize = 256;
 pub struct LogOptions {
     /// Archive descent and its limits; members are read as logs.
     pub stage: StageOptions,
+    /// Logs read at once.
     pub threads: usize,
-    /// Bytes of normalised text per chunk.
-    pub chunk_size: usize,
 }
 
 impl Default for LogOptions {
@@ -66,7 +64,6 @@ impl Default for LogOptions {
                 ..StageOptions::default()
             },
             threads: 1,
-            chunk_size: CHUNK_SIZE,
         }
     }
 }
@@ -99,8 +96,12 @@ pub fn scan_logs(inputs: &[String], opts: &LogOptions, sink: &dyn BlobSink) {
 }
 
 fn scan_stdin(opts: &LogOptions, sink: &dyn BlobSink) {
-    let prov = Provenance::path(STDIN_NAME);
-    scan_log_reader(io::stdin().lock(), None, &prov, opts, sink);
+    let blob = Blob {
+        id: None,
+        provenance: Provenance::path(STDIN_NAME),
+        content: Content::Stream(&mut io::stdin().lock()),
+    };
+    scan_blob(blob, true, &opts.stage, sink);
 }
 
 fn scan_log_file(path: &Path, shown: &str, opts: &LogOptions, sink: &dyn BlobSink) {
@@ -120,7 +121,7 @@ fn scan_log_file(path: &Path, shown: &str, opts: &LogOptions, sink: &dyn BlobSin
         sink.error(format!("{shown}: {kind}, not a file"));
         return;
     }
-    let file = match File::open(path) {
+    let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
             sink.error(format!("{shown}: {}", describe_io_error(&e)));
@@ -131,73 +132,20 @@ fn scan_log_file(path: &Path, shown: &str, opts: &LogOptions, sink: &dyn BlobSin
     let prov = Provenance::path(shown).with_fingerprint_path(fingerprint_path);
     // Only a regular file can be read again from the start; a pipe
     // (`<(cmd)`, `/dev/stdin`, a FIFO) is read once, as it comes.
-    let seekable = md.is_file().then(|| file.try_clone().ok()).flatten();
-    scan_log_reader(file, seekable, &prov, opts, sink);
-}
-
-/// Scans one log read from `input`: sniffs its head from what was read,
-/// then goes on as an archive or compressed stream (through the shared
-/// stage, each member scanned as a log), UTF-16 text or a plain log.
-/// `rewind` is the same file when the input is a regular file, so an
-/// archive is read in place instead of as a stream.
-fn scan_log_reader<R: Read>(
-    mut input: R,
-    rewind: Option<File>,
-    prov: &Provenance,
-    opts: &LogOptions,
-    sink: &dyn BlobSink,
-) {
-    let shown = prov.path.as_str();
-    let mut head = [0u8; text::SNIFF_LEN];
-    let got = match read_up_to(&mut input, &mut head) {
-        Ok(n) => n,
-        Err(e) => {
-            sink.error(format!("{shown}: {}", describe_io_error(&e)));
-            return;
+    let content = if md.is_file() {
+        Content::File {
+            file: &mut file,
+            size: md.len(),
         }
+    } else {
+        Content::Stream(&mut file)
     };
-    if got == 0 {
-        sink.skipped(shown, SkipReason::Empty);
-        return;
-    }
-    let head = &head[..got];
-    if let Some(kind) = opts.stage.archive_at(head, 0) {
-        let budget = InflateBudget::new(&opts.stage.archive);
-        match rewind {
-            Some(mut file) => match file.rewind() {
-                Ok(()) => {
-                    let input = ArchiveInput::Seekable(&mut file);
-                    scan_archive(kind, input, prov, 0, &opts.stage, &budget, sink);
-                }
-                Err(e) => sink.error(format!("{shown}: {}", describe_io_error(&e))),
-            },
-            None => {
-                let mut stream = Cursor::new(head).chain(input);
-                let input = ArchiveInput::Stream(&mut stream);
-                scan_archive(kind, input, prov, 0, &opts.stage, &budget, sink);
-            }
-        }
-        return;
-    }
-    let encoding = TextEncoding::sniff(head);
-    let text = encoding.decoder(Cursor::new(head).chain(input));
-    let reader = BufReader::with_capacity(64 * 1024, text);
-    if let Err(e) = scan_log_stream(reader, prov, opts.chunk_size, sink) {
-        sink.error(format!("{shown}: {}", describe_io_error(&e)));
-    }
-}
-
-fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
+    let blob = Blob {
+        id: None,
+        provenance: prov,
+        content,
+    };
+    scan_blob(blob, true, &opts.stage, sink);
 }
 
 /// Reads one log, normalises it and hands it to `sink` in overlapping
@@ -600,6 +548,7 @@ fn osc_text(body: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::SkipReason;
 
     /// Normalises a whole text; returns the text and the original position
     /// of each kept byte.

@@ -3,6 +3,7 @@
 //! [`BlobSink`] and reports what it skipped and what it could not read.
 
 pub mod fs;
+pub mod git;
 pub mod log;
 pub mod paths;
 pub mod text;
@@ -29,7 +30,11 @@ pub struct Provenance {
     pub author: Option<String>,
     pub email: Option<String>,
     pub date: Option<String>,
+    /// The first line of the commit's message.
+    pub message: Option<String>,
     pub layer: Option<String>,
+    pub layer_index: Option<usize>,
+    pub created_by: Option<String>,
     pub deleted: Option<bool>,
 }
 
@@ -60,7 +65,10 @@ impl Provenance {
             .iter()
             .rev()
             .find_map(|o| match o {
-                Origin::File { path } | Origin::Member { path } => Some(path.as_str()),
+                Origin::File { path }
+                | Origin::Member { path }
+                | Origin::GitBlob { path, .. }
+                | Origin::Layer { path, .. } => Some(path.as_str()),
                 Origin::Decoded { .. } => None,
             })
             .unwrap_or(&self.path)

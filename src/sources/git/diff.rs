@@ -1,0 +1,1 @@
+//! The lines a change added to a blob.

@@ -1,0 +1,1 @@
+//! What is staged for the next commit: the index against HEAD.
