@@ -308,13 +308,22 @@ impl At<'_, '_> {
             self.skip(SkipReason::Binary);
             return;
         }
-        // A stream that fits its head is held whole: the same file in two
-        // archives is matched once.
-        if head.len() < SNIFF_LEN {
-            self.bytes(&head);
+        // A stream that fits one chunk is held whole and claimed by its
+        // identity: the same file in two archives is matched once. Only a
+        // longer one is read as it comes.
+        let mut whole = head;
+        if whole.len() == SNIFF_LEN {
+            let room = self.opts.chunk_size.saturating_sub(whole.len()) as u64 + 1;
+            if let Err(e) = (&mut *reader).take(room).read_to_end(&mut whole) {
+                self.error(&e);
+                return;
+            }
+        }
+        if whole.len() <= self.opts.chunk_size {
+            self.bytes(&whole);
             return;
         }
-        let mut stream = Cursor::new(head).chain(reader);
+        let mut stream = Cursor::new(whole).chain(reader);
         self.text_stream(&mut stream, true);
     }
 
@@ -473,5 +482,137 @@ fn cut_short(path: &str, limit: LimitExceeded, opts: &StageOptions, sink: &dyn B
         sink.error(format!("{path}: {limit}, {what}"));
     } else {
         sink.skipped(path, SkipReason::ArchiveLimit);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    /// Records what reaches the engine and claims like a run does: the
+    /// first blob with an id is scanned, every later one is a copy.
+    #[derive(Default)]
+    struct Recorder {
+        scanned: Mutex<Vec<(String, usize)>>,
+        skipped: Mutex<Vec<(String, SkipReason)>>,
+        ids: Mutex<HashSet<BlobId>>,
+    }
+
+    impl BlobSink for Recorder {
+        fn chunk_overlap(&self) -> usize {
+            64
+        }
+        fn chunk(&self, prov: &Provenance, chunk: Chunk<'_>) {
+            let kept = chunk.keep.len();
+            self.scanned.lock().unwrap().push((prov.path.clone(), kept));
+        }
+        fn finished(&self, _: &Provenance, _: u64) {}
+        fn skipped(&self, input: &str, reason: SkipReason) {
+            self.skipped
+                .lock()
+                .unwrap()
+                .push((input.to_string(), reason));
+        }
+        fn error(&self, message: String) {
+            panic!("unexpected error: {message}");
+        }
+        fn claim(&self, _: &Provenance, id: BlobId) -> bool {
+            self.ids.lock().unwrap().insert(id)
+        }
+    }
+
+    fn zip_of(name: &str, data: &[u8]) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        zip.start_file(name, options).unwrap();
+        zip.write_all(data).unwrap();
+        zip.finish().unwrap().into_inner()
+    }
+
+    fn scan(path: &str, bytes: &[u8], explicit: bool, opts: &StageOptions, sink: &Recorder) {
+        let blob = Blob {
+            id: None,
+            provenance: Provenance::path(path),
+            content: Content::Bytes(bytes),
+        };
+        scan_blob(blob, explicit, opts, sink);
+    }
+
+    #[test]
+    fn a_large_member_seen_in_two_archives_is_matched_once() {
+        let text: String = (0..4000)
+            .map(|i| format!("setting_{i} = value {i}\n"))
+            .collect();
+        assert!(text.len() > SNIFF_LEN * 4);
+        let rec = Recorder::default();
+        let opts = StageOptions::default();
+        scan(
+            "a.zip",
+            &zip_of("conf/app.ini", text.as_bytes()),
+            false,
+            &opts,
+            &rec,
+        );
+        scan(
+            "b.zip",
+            &zip_of("other/app.ini", text.as_bytes()),
+            false,
+            &opts,
+            &rec,
+        );
+        let scanned = rec.scanned.into_inner().unwrap();
+        let bytes: usize = scanned.iter().map(|(_, n)| n).sum();
+        assert_eq!(bytes, text.len(), "{scanned:?}");
+        assert_eq!(scanned[0].0, "a.zip!conf/app.ini");
+    }
+
+    #[test]
+    fn a_blob_held_whole_is_sniffed_capped_and_claimed_by_the_stage() {
+        let rec = Recorder::default();
+        let opts = StageOptions {
+            max_file_size: 16,
+            ..StageOptions::default()
+        };
+        scan("tool.bin", b"\x7fELF\x00\x01", false, &opts, &rec);
+        scan("named.bin", b"\x7fELF\x00\x01", true, &opts, &rec);
+        scan("big.txt", &[b'a'; 17], false, &opts, &rec);
+        scan("empty.txt", b"", false, &opts, &rec);
+        scan("x.txt", b"token = 1\n", false, &opts, &rec);
+        scan("copy-of-x.txt", b"token = 1\n", false, &opts, &rec);
+        let skipped = rec.skipped.into_inner().unwrap();
+        assert_eq!(
+            skipped,
+            vec![
+                ("tool.bin".to_string(), SkipReason::Binary),
+                ("big.txt".to_string(), SkipReason::TooLarge),
+                ("empty.txt".to_string(), SkipReason::Empty),
+            ]
+        );
+        let scanned: Vec<String> = rec
+            .scanned
+            .into_inner()
+            .unwrap()
+            .into_iter()
+            .map(|s| s.0)
+            .collect();
+        assert_eq!(scanned, vec!["named.bin", "x.txt"]);
+    }
+
+    #[test]
+    fn utf16_text_is_scanned_as_the_utf8_it_decodes_to() {
+        let mut utf16 = vec![0xFF, 0xFE];
+        for u in "API_KEY=abc\n".encode_utf16() {
+            utf16.extend_from_slice(&u.to_le_bytes());
+        }
+        let rec = Recorder::default();
+        scan("notes.txt", &utf16, false, &StageOptions::default(), &rec);
+        let scanned = rec.scanned.into_inner().unwrap();
+        assert_eq!(
+            scanned,
+            vec![("notes.txt".to_string(), "API_KEY=abc\n".len())]
+        );
     }
 }
